@@ -1,0 +1,1 @@
+"""Signpost: a crisis-signposting chat bot."""

@@ -1,0 +1,1 @@
+"""The dialogue core: platform-independent messages, state and policy."""
