@@ -24,6 +24,7 @@ class Button:
 
     label: str
     payload: str
+    opens_private_chat: bool = False  # adapters render it as a link to a private chat with the bot
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class Inbound:
     locale_hint: str | None = None
     community: str | None = None
     button: str | None = None
+    attachment: str | None = None  # "sticker", "photo", "voice", ... when the message had no text
 
 
 class ReplyKind(StrEnum):
