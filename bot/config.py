@@ -1,0 +1,173 @@
+"""Settings: `config.yml` (non-secret), overridden by environment variables.
+
+Environment overrides use the prefix `SIGNPOST_` and `__` between nested keys, for example
+`SIGNPOST_STORAGE__URL`. Secrets are read only from the environment (`SIGNPOST_SECRET_KEY`,
+`TELEGRAM_BOT_TOKEN`, `DISCORD_BOT_TOKEN`); a secret written into the file is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.adapters.telegram_settings import TelegramSettings
+
+
+class ConfigError(Exception):
+    """A bad configuration: the message names the file (or variable), the key and the reason."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Section):
+    url: str | None = None  # None: SQLite in the data folder
+    echo: bool = False
+
+
+class RetentionSettings(_Section):
+    conversation_days: int = Field(30, ge=1, le=365)
+    case_days: int = Field(90, ge=1, le=730)
+
+
+class EscalationSettings(_Section):
+    reping_after_minutes: float = Field(10, gt=0)
+    unavailable_after_minutes: float = Field(20, gt=0)
+    excerpt_chars: int = Field(300, ge=20, le=2000)
+    tick_seconds: float = Field(15, gt=0)
+
+
+class NluSettings(_Section):
+    backend: Literal["builtin", "rasa"] = "builtin"
+    rasa_url: str = "http://127.0.0.1:5005"
+    cache_dir: Path | None = None
+    risk_floor_turns: int = Field(3, ge=0, le=20)
+
+
+class DiscordSettings(_Section):
+    moderator_channel_id: int | None = None
+
+
+class Settings(_Section):
+    locale: str = "en"
+    default_region: str | None = None
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "signpost")
+    content_dir: Path | None = None
+    storage: StorageSettings = StorageSettings()
+    retention: RetentionSettings = RetentionSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    nlu: NluSettings = NluSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
+    max_message_chars: int = Field(4000, ge=100, le=100_000)
+    # secrets: environment only
+    secret_key: SecretStr | None = None
+    discord_token: SecretStr | None = None
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value else value
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.url or f"sqlite+aiosqlite:///{self.data_dir / 'signpost.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.nlu.cache_dir or self.data_dir / "models"
+
+    @property
+    def platforms_configured(self) -> list[str]:
+        found = []
+        if self.telegram.token is not None:
+            found.append("telegram")
+        if self.discord_token is not None:
+            found.append("discord")
+        return found
+
+    def secret_bytes(self) -> bytes:
+        """The key for pseudonymous ids and button signatures.
+
+        Without SIGNPOST_SECRET_KEY (a terminal chat) a random one is made for this process:
+        ids then only live as long as the process, which is what a local trial wants.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode("utf-8")
+        return secrets.token_bytes(32)
+
+
+_SECRET_KEYS = {"secret_key", "discord_token"}
+_ENV_SECRETS = {
+    "SIGNPOST_SECRET_KEY": ("secret_key",),
+    "DISCORD_BOT_TOKEN": ("discord_token",),
+    "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret_token"),
+    "TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
+    "TELEGRAM_MODERATOR_CHAT_ID": ("telegram", "moderator_chat_id"),
+}
+_PREFIX = "SIGNPOST_"
+
+
+def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        return raw
+
+
+def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the YAML file, apply environment overrides and validate. Raises ConfigError."""
+    env = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    label = str(path) if path else "<defaults>"
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{label}: file not found") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{label}: not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{label}: the top level must be a mapping of keys")
+        data = loaded or {}
+        leaked = _SECRET_KEYS & set(data) | (
+            {"telegram.token"} if isinstance(data.get("telegram"), dict)
+            and "token" in data["telegram"] else set()
+        )
+        if leaked:
+            raise ConfigError(
+                f"{label}: {', '.join(sorted(leaked))}: secrets must come from the environment"
+            )
+    for name, value in env.items():
+        if name in _ENV_SECRETS:
+            _set(data, _ENV_SECRETS[name], _env_value(value) if "ID" in name else value)
+        elif name.startswith(_PREFIX) and name != "SIGNPOST_SECRET_KEY":
+            keys = tuple(part.lower() for part in name[len(_PREFIX):].split("__"))
+            if keys[0] in Settings.model_fields and keys[0] not in _SECRET_KEYS:
+                _set(data, keys, _env_value(value))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]) or "<root>"
+            problems.append(f"{label}: {key}: {err['msg']}")
+        raise ConfigError("\n".join(problems)) from None

@@ -1,0 +1,85 @@
+"""Tables. Personal data is minimal: pseudonymous ids, and message text only inside open cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ConversationRow(Base):
+    """One person on one platform. Keyed by the pseudonymous id, never the platform's."""
+
+    __tablename__ = "conversations"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(10))
+    notice_shown: Mapped[bool] = mapped_column(default=False)
+    exercise: Mapped[str | None] = mapped_column(String(40))
+    exercise_step: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[str | None] = mapped_column(String(40))
+    recent_risk: Mapped[int] = mapped_column(Integer, default=0)
+    turns_since_risk: Mapped[int] = mapped_column(Integer, default=0)
+    open_case_id: Mapped[str | None] = mapped_column(String(24))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(String(80), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))  # where to relay; wiped when closed
+    chat_thread: Mapped[str | None] = mapped_column(String(64))
+    community: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="risk")  # risk | moderation
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    risk: Mapped[int] = mapped_column(Integer)
+    handle: Mapped[str] = mapped_column(String(32))
+    excerpt: Mapped[str | None] = mapped_column(Text)  # the triggering text; wiped when closed
+    region: Mapped[str | None] = mapped_column(String(10))
+    moderator: Mapped[str | None] = mapped_column(String(64))
+    moderator_name: Mapped[str | None] = mapped_column(String(64))
+    thread_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    ladder_stage: Mapped[int] = mapped_column(Integer, default=0)
+    next_action_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class OutboxRow(Base):
+    """At-least-once delivery of moderator notices and delayed replies to a person."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(96))
+    case_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # notice | reply
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class GroupRow(Base):
+    """A community group that opted in to being watched for high risk."""
+
+    __tablename__ = "groups"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watched: Mapped[bool] = mapped_column(default=False)
+    default_region: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,262 @@
+"""The store: every database read and write the bot makes, behind one small class."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.core.risk import RiskLevel
+from bot.core.state import ConversationState
+from bot.storage.migrate import upgrade
+from bot.storage.models import CaseRow, ConversationRow, GroupRow, OutboxRow
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = ("open", "pinged", "claimed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything here is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str, *, echo: bool = False) -> Store:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo)
+        await upgrade(engine)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    # conversations -------------------------------------------------------------------------
+    async def load_conversation(self, key: str) -> ConversationState:
+        async with self.session() as s:
+            row = await s.get(ConversationRow, key)
+            if row is None:
+                return ConversationState(key=key)
+            return ConversationState(
+                key=key,
+                region=row.region,
+                notice_shown=row.notice_shown,
+                exercise=row.exercise,
+                exercise_step=row.exercise_step,
+                pending=row.pending,
+                recent_risk=RiskLevel(row.recent_risk),
+                turns_since_risk=row.turns_since_risk,
+                open_case_id=row.open_case_id,
+            )
+
+    async def save_conversation(self, state: ConversationState) -> None:
+        async with self.session() as s:
+            row = await s.get(ConversationRow, state.key)
+            if row is None:
+                row = ConversationRow(key=state.key)
+                s.add(row)
+            row.region = state.region
+            row.notice_shown = state.notice_shown
+            row.exercise = state.exercise
+            row.exercise_step = state.exercise_step
+            row.pending = state.pending
+            row.recent_risk = int(state.recent_risk)
+            row.turns_since_risk = state.turns_since_risk
+            row.open_case_id = state.open_case_id
+            row.updated_at = utcnow()
+
+    async def forget(self, key: str) -> int:
+        """Delete everything kept about one person. Returns the number of rows removed."""
+        async with self.session() as s:
+            case_ids = list(
+                (await s.scalars(select(CaseRow.id).where(CaseRow.conversation_key == key))).all()
+            )
+            removed = 0
+            if case_ids:
+                removed += (
+                    await s.execute(delete(OutboxRow).where(OutboxRow.case_id.in_(case_ids)))
+                ).rowcount or 0
+                removed += (
+                    await s.execute(delete(CaseRow).where(CaseRow.id.in_(case_ids)))
+                ).rowcount or 0
+            removed += (
+                await s.execute(delete(ConversationRow).where(ConversationRow.key == key))
+            ).rowcount or 0
+            return removed
+
+    # groups --------------------------------------------------------------------------------
+    async def set_group_watch(self, platform: str, chat_id: str, watched: bool) -> None:
+        async with self.session() as s:
+            row = await s.get(GroupRow, (platform, chat_id))
+            if row is None:
+                row = GroupRow(platform=platform, chat_id=chat_id)
+                s.add(row)
+            row.watched = watched
+            row.updated_at = utcnow()
+
+    async def group(self, platform: str, chat_id: str) -> GroupRow | None:
+        async with self.session() as s:
+            return await s.get(GroupRow, (platform, chat_id))
+
+    # cases ---------------------------------------------------------------------------------
+    async def add_case(self, case: CaseRow, outbox: Sequence[OutboxRow]) -> None:
+        async with self.session() as s:
+            s.add(case)
+            s.add_all(outbox)
+
+    async def get_case(self, case_id: str) -> CaseRow | None:
+        async with self.session() as s:
+            return await s.get(CaseRow, case_id)
+
+    async def case_for_thread(self, platform: str, thread_ref: str) -> CaseRow | None:
+        async with self.session() as s:
+            return (
+                await s.scalars(
+                    select(CaseRow)
+                    .where(CaseRow.platform == platform, CaseRow.thread_ref == thread_ref)
+                    .order_by(CaseRow.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+
+    async def transition(
+        self,
+        case_id: str,
+        *,
+        from_statuses: Sequence[str],
+        changes: dict[str, object],
+        outbox: Sequence[OutboxRow] = (),
+    ) -> bool:
+        """Change a case only if it is still in one of `from_statuses` (safe under races)."""
+        async with self.session() as s:
+            result = await s.execute(
+                update(CaseRow)
+                .where(CaseRow.id == case_id, CaseRow.status.in_(from_statuses))
+                .values(**changes)
+            )
+            if not result.rowcount:
+                return False
+            s.add_all(outbox)
+            return True
+
+    async def close_conversation_case(self, key: str, case_id: str) -> None:
+        async with self.session() as s:
+            await s.execute(
+                update(ConversationRow)
+                .where(ConversationRow.key == key, ConversationRow.open_case_id == case_id)
+                .values(open_case_id=None)
+            )
+
+    async def due_cases(self, now: datetime) -> list[CaseRow]:
+        async with self.session() as s:
+            return list(
+                (
+                    await s.scalars(
+                        select(CaseRow).where(
+                            CaseRow.status.in_(("open", "pinged")),
+                            CaseRow.next_action_at.is_not(None),
+                            CaseRow.next_action_at <= now,
+                        )
+                    )
+                ).all()
+            )
+
+    # outbox --------------------------------------------------------------------------------
+    async def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxRow]:
+        """Take due entries and lease them, so other workers skip them (SKIP LOCKED)."""
+        async with self.session() as s:
+            query = (
+                select(OutboxRow)
+                .where(OutboxRow.delivered_at.is_(None), OutboxRow.due_at <= now)
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+            if self.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await s.scalars(query)).all())
+            for row in rows:
+                row.due_at = now + lease
+            return rows
+
+    async def outbox_delivered(self, entry_id: int, thread_ref: str | None) -> None:
+        async with self.session() as s:
+            row = await s.get(OutboxRow, entry_id)
+            if row is None:
+                return
+            row.delivered_at = utcnow()
+            if thread_ref and row.case_id:
+                await s.execute(
+                    update(CaseRow)
+                    .where(CaseRow.id == row.case_id, CaseRow.thread_ref.is_(None))
+                    .values(thread_ref=thread_ref)
+                )
+
+    async def outbox_failed(self, entry_id: int, error: str, retry_at: datetime) -> None:
+        async with self.session() as s:
+            row = await s.get(OutboxRow, entry_id)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error[:200]
+                row.due_at = retry_at
+
+    async def pending_outbox(self) -> int:
+        async with self.session() as s:
+            rows = await s.scalars(select(OutboxRow.id).where(OutboxRow.delivered_at.is_(None)))
+            return len(rows.all())
+
+    # retention -----------------------------------------------------------------------------
+    async def purge(self, conversation_days: int, case_days: int) -> dict[str, int]:
+        now = utcnow()
+        conv_cutoff = now - timedelta(days=conversation_days)
+        case_cutoff = now - timedelta(days=case_days)
+        async with self.session() as s:
+            conv = await s.execute(
+                delete(ConversationRow).where(
+                    ConversationRow.updated_at < conv_cutoff, ConversationRow.open_case_id.is_(None)
+                )
+            )
+            cases = await s.execute(
+                delete(CaseRow).where(
+                    or_(CaseRow.closed_at < case_cutoff, CaseRow.created_at < case_cutoff),
+                    CaseRow.status.not_in(OPEN_STATUSES) | (CaseRow.created_at < case_cutoff),
+                )
+            )
+            out = await s.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.delivered_at.is_not(None), OutboxRow.delivered_at < conv_cutoff
+                )
+            )
+            return {
+                "conversations": conv.rowcount or 0,
+                "cases": cases.rowcount or 0,
+                "outbox": out.rowcount or 0,
+            }
+
