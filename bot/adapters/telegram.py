@@ -1,0 +1,542 @@
+"""Telegram adapter: translates Bot API updates into core messages and core replies into calls.
+
+No dialogue, case or permission decisions are made here: the core gets every private message,
+every group message (it decides whether to answer) and every moderator action, and says what to
+send. This module only knows Telegram: chat types, forum topics, inline keyboards, deep links,
+message length limits, and how the Bot API reports overload (429 retry_after, 5xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.adapters.telegram_settings import TelegramSettings
+from bot.core.identity import pseudonymise
+from bot.core.messages import (
+    Button,
+    ChatRef,
+    Inbound,
+    ModeratorInbound,
+    ModeratorNotice,
+    NoticeKind,
+    Outcome,
+    Reply,
+)
+
+PLATFORM = "telegram"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_MEMBER_STATUSES = frozenset(
+    {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+)
+_ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
+_ATTACHMENTS = ("sticker", "photo", "voice", "video_note", "video", "audio", "animation",
+                "document", "location", "contact", "poll")
+_DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_WATCH_COMMAND = "/signpost_watch"
+_TOPIC_NAME_LIMIT = 128
+
+
+class CoreFacade(Protocol):
+    """The part of `bot.app.App` the adapter calls."""
+
+    async def handle(self, inbound: Inbound) -> Outcome: ...
+
+    async def handle_moderator(self, event: ModeratorInbound) -> Outcome: ...
+
+    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
+
+    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> Outcome: ...
+
+
+# ---- pure translation helpers ----------------------------------------------------------------
+
+
+def _utf16_len(text: str) -> int:
+    # Telegram counts message length in UTF-16 code units, so emoji count double.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split `text` into chunks Telegram accepts, preferring paragraph, then line, then word
+    boundaries so a helpline entry is not cut in half."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while _utf16_len(rest) > limit:
+        window = rest[:limit]
+        while _utf16_len(window) > limit:
+            window = window[:-1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = len(window)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """A t.me link that opens a private chat with the bot; Telegram only carries short,
+    URL-safe start parameters, so anything else becomes the generic `help` start."""
+    start = payload if _DEEP_LINK.fullmatch(payload) else "help"
+    return f"https://t.me/{bot_username}?start={start}"
+
+
+def keyboard(buttons: Sequence[Button], bot_username: str) -> InlineKeyboardMarkup | None:
+    """One button per row: labels stay readable on a phone."""
+    if not buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(b.label, url=deep_link(bot_username, b.payload))]
+        if b.opens_private_chat
+        else [InlineKeyboardButton(b.label, callback_data=b.payload)]
+        for b in buttons
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def normalise_command(text: str, bot_username: str) -> str:
+    """`/help@signpost_bot args` -> `/help args` (groups address commands to one bot)."""
+    if not text.startswith("/"):
+        return text
+    head, _, rest = text.partition(" ")
+    command, _, target = head.partition("@")
+    if target and target.lower() != bot_username.lower():
+        return text
+    return f"{command} {rest}".strip()
+
+
+def attachment_kind(message: Message) -> str | None:
+    for kind in _ATTACHMENTS:
+        if getattr(message, kind, None):
+            return kind
+    return None
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore")
+        value: int | float | timedelta = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], *, attempts: int, backoff: float, max_wait: float = 60.0
+) -> T:
+    """Run a Bot API call until it succeeds.
+
+    429: wait what Telegram asks and try again (these waits do not use up attempts, but are
+    capped so a misbehaving server cannot stall us forever). 5xx / network errors: exponential
+    backoff, `attempts` times. Requests Telegram refuses (400, 403, bad token) are not retried:
+    sending them again cannot succeed.
+    """
+    failures = 0
+    waited = 0.0
+    while True:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            delay = _retry_seconds(exc)
+            waited += delay
+            if waited > max_wait * attempts:
+                raise
+            await asyncio.sleep(delay)
+        except (BadRequest, Forbidden, InvalidToken):
+            raise
+        except NetworkError:
+            failures += 1
+            if failures >= attempts:
+                raise
+            await asyncio.sleep(min(backoff * 2 ** (failures - 1), max_wait))
+
+
+# ---- outgoing --------------------------------------------------------------------------------
+
+
+class TelegramSender:
+    """Sends core replies and moderator notices, split and retried."""
+
+    def __init__(self, bot: Bot, settings: TelegramSettings, *, backoff: float = 0.5) -> None:
+        self._bot = bot
+        self._attempts = settings.send_attempts
+        self._backoff = backoff
+
+    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        return await with_retries(make, attempts=self._attempts, backoff=self._backoff)
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Button] = (),
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> list[Message]:
+        chunks = split_message(text)
+        markup = keyboard(buttons, self._bot.username)
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        sent: list[Message] = []
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+
+            async def send(chunk: str = chunk, last: bool = last) -> Message:
+                return await self._bot.send_message(
+                    chat_id,
+                    chunk,
+                    message_thread_id=thread_id,
+                    reply_markup=markup if last else None,
+                    reply_parameters=reply,
+                    disable_web_page_preview=True,
+                )
+
+            sent.append(await self.call(send))
+        return sent
+
+    async def send_reply(self, reply: Reply) -> list[Message]:
+        thread = int(reply.chat.thread_id) if reply.chat.thread_id else None
+        return await self.send_text(int(reply.chat.chat_id), reply.text, reply.buttons,
+                                    thread_id=thread)
+
+
+class TelegramNoticeSink:
+    """Posts moderator notices in the moderators' supergroup, one forum topic per case (or, in
+    a group without topics, one ping message whose replies form the case's thread)."""
+
+    platform = PLATFORM
+
+    def __init__(self, sender: TelegramSender, bot: Bot, chat_id: int | None) -> None:
+        self._sender = sender
+        self._bot = bot
+        self._chat_id = chat_id
+        self._is_forum: bool | None = None
+        # Retries of a delivery that half-succeeded must not post twice (outbox is at-least-once).
+        self._delivered: dict[str, str | None] = {}
+        self._topics: dict[str, int] = {}
+        # message id of anything we posted for a case -> the case's thread ref (non-forum replies)
+        self.thread_of_message: dict[int, str] = {}
+
+    async def is_forum(self) -> bool:
+        if self._is_forum is None:
+            chat = await self._sender.call(lambda: self._bot.get_chat(self._require_chat()))
+            self._is_forum = bool(chat.is_forum)
+        return self._is_forum
+
+    def _require_chat(self) -> int:
+        if self._chat_id is None:
+            raise RuntimeError("telegram.moderator_chat_id is not configured")
+        return self._chat_id
+
+    async def deliver(self, notice: ModeratorNotice, thread_ref: str | None) -> str | None:
+        if notice.idempotency_key in self._delivered:
+            return self._delivered[notice.idempotency_key]
+        chat_id = self._require_chat()
+        forum = await self.is_forum()
+        if thread_ref is None and notice.kind is NoticeKind.PING and forum:
+            topic = self._topics.get(notice.case_id)
+            if topic is None:
+                name = notice.text.splitlines()[0][:_TOPIC_NAME_LIMIT] or notice.case_id
+                created = await self._sender.call(
+                    lambda: self._bot.create_forum_topic(chat_id, name)
+                )
+                topic = self._topics[notice.case_id] = created.message_thread_id
+            thread_ref = str(topic)
+        thread_id = int(thread_ref) if forum and thread_ref else None
+        reply_to = int(thread_ref) if not forum and thread_ref else None
+        sent = await self._sender.send_text(chat_id, notice.text, notice.buttons,
+                                            thread_id=thread_id, reply_to=reply_to)
+        if thread_ref is None and notice.kind is NoticeKind.PING:
+            thread_ref = str(sent[0].message_id)
+        if thread_ref is not None:
+            for message in sent:
+                self.thread_of_message[message.message_id] = thread_ref
+        self._delivered[notice.idempotency_key] = thread_ref
+        return thread_ref
+
+    async def send(self, reply: Reply) -> None:
+        await self._sender.send_reply(reply)
+
+
+# ---- incoming --------------------------------------------------------------------------------
+
+
+class MembershipCache:
+    """Remembers getChatMember answers for a short while (every button press would ask)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[tuple[int, int], tuple[float, str]] = {}
+
+    async def status(self, bot: Bot, chat_id: int, user_id: int) -> str:
+        now = self._clock()
+        cached = self._entries.get((chat_id, user_id))
+        if cached and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            member = await bot.get_chat_member(chat_id, user_id)
+            status = str(member.status)
+        except BadRequest:
+            status = str(ChatMemberStatus.LEFT)
+        self._entries[(chat_id, user_id)] = (now, status)
+        return status
+
+
+class TelegramAdapter:
+    """Routes one update to the core and sends what the core answers."""
+
+    def __init__(self, core: CoreFacade, settings: TelegramSettings, pepper: bytes,
+                 sender: TelegramSender, sink: TelegramNoticeSink, bot: Bot) -> None:
+        self._core = core
+        self._settings = settings
+        self._pepper = pepper
+        self._sender = sender
+        self._sink = sink
+        self._bot = bot
+        self._members = MembershipCache(settings.moderator_cache_seconds)
+
+    def _user_id(self, user_id: int) -> str:
+        return pseudonymise(self._pepper, PLATFORM, str(user_id))
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await self._on_button(update)
+        elif update.message is not None:
+            await self._on_message(update.message, edited=False)
+        elif update.edited_message is not None:
+            await self._on_message(update.edited_message, edited=True)
+
+    async def _send_outcome(self, outcome: Outcome) -> None:
+        for reply in outcome.replies:
+            await self._sender.send_reply(reply)
+
+    # -- buttons
+
+    async def _on_button(self, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        message = query.message
+        user = query.from_user
+        ack: str | None = None
+        if isinstance(message, Message) and query.data and not user.is_bot:
+            if message.chat.id == self._settings.moderator_chat_id:
+                outcome = await self._core.handle_moderator(ModeratorInbound(
+                    platform=PLATFORM,
+                    moderator=self._user_id(user.id),
+                    moderator_name=user.first_name,
+                    received_at=datetime.now(UTC),
+                    is_moderator=await self._is_moderator(user.id),
+                    payload=query.data,
+                ))
+                ack, outcome = _split_ack(outcome, message.chat.id)
+            else:
+                outcome = await self._core.handle(self._inbound(message, user.id, "",
+                                                                button=query.data))
+            await self._send_outcome(outcome)
+        # Always answer: otherwise the button keeps spinning on the presser's screen.
+        await self._sender.call(lambda: query.answer(ack))
+
+    async def _is_moderator(self, user_id: int) -> bool:
+        chat_id = self._settings.moderator_chat_id
+        if chat_id is None:
+            return False
+        status = await self._members.status(self._bot, chat_id, user_id)
+        return status in _MEMBER_STATUSES
+
+    # -- messages
+
+    def _inbound(self, message: Message, user_id: int, text: str, *, button: str | None = None,
+                 attachment: str | None = None) -> Inbound:
+        chat = message.chat
+        private = chat.type == ChatType.PRIVATE
+        thread = message.message_thread_id if message.is_topic_message else None
+        sender = message.from_user
+        return Inbound(
+            chat=ChatRef(PLATFORM, str(chat.id), str(thread) if thread else None),
+            user=self._user_id(user_id),
+            text=text,
+            received_at=(message.edit_date or message.date) if button is None
+            else datetime.now(UTC),
+            is_private=private,
+            locale_hint=sender.language_code if sender else None,
+            community=None if private else str(chat.id),
+            button=button,
+            attachment=attachment,
+        )
+
+    async def _on_message(self, message: Message, *, edited: bool) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        chat = message.chat
+        text = normalise_command(message.text or message.caption or "", self._bot.username)
+        if chat.id == self._settings.moderator_chat_id:
+            if not edited and message.text:
+                await self._on_moderator_text(message, text)
+            return
+        if chat.type == ChatType.PRIVATE:
+            kind = None if message.text else attachment_kind(message)
+            if not text and kind is None:
+                return  # service messages (pinned, joined...) need no answer
+            await self._send_outcome(await self._core.handle(
+                self._inbound(message, user.id, text, attachment=kind)))
+        elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and message.text:
+            if text.split(" ", 1)[0] == _WATCH_COMMAND:
+                await self._on_watch_command(message, user.id, text)
+            else:
+                await self._send_outcome(await self._core.handle(
+                    self._inbound(message, user.id, text)))
+
+    async def _on_watch_command(self, message: Message, user_id: int, text: str) -> None:
+        argument = text.partition(" ")[2].strip().lower()
+        chat_id = message.chat.id
+        status = await self._members.status(self._bot, chat_id, user_id)
+        enabled = argument not in ("off", "stop", "no", "0")
+        outcome = await self._core.set_group_watch(
+            PLATFORM, str(chat_id), enabled
+        ) if status in _ADMIN_STATUSES else await self._core.handle(
+            self._inbound(message, user_id, text))
+        await self._send_outcome(outcome)
+
+    async def _on_moderator_text(self, message: Message, text: str) -> None:
+        thread_ref = await self._thread_ref(message)
+        if thread_ref is None:
+            return  # ordinary talk among moderators
+        case_id = await self._core.case_for_thread(PLATFORM, thread_ref)
+        if case_id is None:
+            return
+        user = message.from_user
+        assert user is not None
+        outcome = await self._core.handle_moderator(ModeratorInbound(
+            platform=PLATFORM,
+            moderator=self._user_id(user.id),
+            moderator_name=user.first_name,
+            received_at=message.date,
+            is_moderator=await self._is_moderator(user.id),
+            case_id=case_id,
+            text=text,
+        ))
+        await self._send_outcome(outcome)
+
+    async def _thread_ref(self, message: Message) -> str | None:
+        if message.is_topic_message and message.message_thread_id:
+            return str(message.message_thread_id)
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or replied.from_user.id != self._bot.id:
+            return None
+        known = self._sink.thread_of_message.get(replied.message_id)
+        return known or str(replied.message_id)
+
+
+def _split_ack(outcome: Outcome, moderator_chat: int) -> tuple[str | None, Outcome]:
+    """Replies addressed to the moderators' chat itself answer the button press: show them as
+    the callback toast instead of posting them in the room."""
+    acks = [r for r in outcome.replies if r.chat.chat_id == str(moderator_chat)]
+    if not acks:
+        return None, outcome
+    rest = tuple(r for r in outcome.replies if r.chat.chat_id != str(moderator_chat))
+    text = " ".join(r.text for r in acks)[:200]
+    return text, Outcome(replies=rest, notices=outcome.notices)
+
+
+# ---- wiring ----------------------------------------------------------------------------------
+
+
+def build_application(settings: TelegramSettings) -> Application[Any, Any, Any, Any, Any, Any]:
+    if settings.token is None:
+        raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+    return (
+        Application.builder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.file_api_url)
+        .get_updates_read_timeout(settings.poll_timeout + 10)
+        .build()
+    )
+
+
+async def run_telegram(
+    app: Any,
+    settings: TelegramSettings,
+    stop: asyncio.Event,
+    *,
+    pepper: bytes,
+    register_sink: Callable[[TelegramNoticeSink], None] | None = None,
+    backoff: float = 0.5,
+) -> None:
+    """Run the bot until `stop` is set: long polling by default, or a webhook listener."""
+    application = build_application(settings)
+    await application.initialize()
+    bot = application.bot
+    sender = TelegramSender(bot, settings, backoff=backoff)
+    sink = TelegramNoticeSink(sender, bot, settings.moderator_chat_id)
+    adapter = TelegramAdapter(app, settings, pepper, sender, sink, bot)
+    application.add_handler(TypeHandler(Update, adapter.on_update))
+    application.add_error_handler(_log_error)
+    if register_sink is not None:
+        register_sink(sink)
+    updater = application.updater
+    assert updater is not None
+    allowed = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+    try:
+        await application.start()
+        if settings.mode == "webhook":
+            secret = settings.webhook_secret_token
+            await updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=settings.webhook_path,
+                webhook_url=settings.webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=allowed,
+                bootstrap_retries=3,
+            )
+        else:
+            await updater.start_polling(
+                timeout=int(settings.poll_timeout), allowed_updates=allowed, bootstrap_retries=3,
+                error_callback=_log_polling_error,
+            )
+        log.info("telegram: running (%s)", settings.mode)
+        await stop.wait()
+    finally:
+        if updater.running:
+            await updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+
+def _log_polling_error(error: Exception) -> None:
+    log.warning("telegram: polling error %s (will retry)", type(error).__name__)
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Never the update itself: it holds what the person wrote.
+    error = context.error
+    log.error("telegram: handling an update failed: %s", type(error).__name__,
+              exc_info=error)
