@@ -50,8 +50,19 @@ _MEMBER_STATUSES = frozenset(
     {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 )
 _ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
-_ATTACHMENTS = ("sticker", "photo", "voice", "video_note", "video", "audio", "animation",
-                "document", "location", "contact", "poll")
+_ATTACHMENTS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video_note",
+    "video",
+    "audio",
+    "animation",
+    "document",
+    "location",
+    "contact",
+    "poll",
+)
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _WATCH_COMMAND = "/signpost_watch"
 _TOPIC_NAME_LIMIT = 128
@@ -220,8 +231,9 @@ class TelegramSender:
 
     async def send_reply(self, reply: Reply) -> list[Message]:
         thread = int(reply.chat.thread_id) if reply.chat.thread_id else None
-        return await self.send_text(int(reply.chat.chat_id), reply.text, reply.buttons,
-                                    thread_id=thread)
+        return await self.send_text(
+            int(reply.chat.chat_id), reply.text, reply.buttons, thread_id=thread
+        )
 
 
 class TelegramNoticeSink:
@@ -268,8 +280,9 @@ class TelegramNoticeSink:
             thread_ref = str(topic)
         thread_id = int(thread_ref) if forum and thread_ref else None
         reply_to = int(thread_ref) if not forum and thread_ref else None
-        sent = await self._sender.send_text(chat_id, notice.text, notice.buttons,
-                                            thread_id=thread_id, reply_to=reply_to)
+        sent = await self._sender.send_text(
+            chat_id, notice.text, notice.buttons, thread_id=thread_id, reply_to=reply_to
+        )
         if thread_ref is None and notice.kind is NoticeKind.PING:
             thread_ref = str(sent[0].message_id)
         if thread_ref is not None:
@@ -310,8 +323,15 @@ class MembershipCache:
 class TelegramAdapter:
     """Routes one update to the core and sends what the core answers."""
 
-    def __init__(self, core: CoreFacade, settings: TelegramSettings, pepper: bytes,
-                 sender: TelegramSender, sink: TelegramNoticeSink, bot: Bot) -> None:
+    def __init__(
+        self,
+        core: CoreFacade,
+        settings: TelegramSettings,
+        pepper: bytes,
+        sender: TelegramSender,
+        sink: TelegramNoticeSink,
+        bot: Bot,
+    ) -> None:
         self._core = core
         self._settings = settings
         self._pepper = pepper
@@ -345,18 +365,21 @@ class TelegramAdapter:
         ack: str | None = None
         if isinstance(message, Message) and query.data and not user.is_bot:
             if message.chat.id == self._settings.moderator_chat_id:
-                outcome = await self._core.handle_moderator(ModeratorInbound(
-                    platform=PLATFORM,
-                    moderator=self._user_id(user.id),
-                    moderator_name=user.first_name,
-                    received_at=datetime.now(UTC),
-                    is_moderator=await self._is_moderator(user.id),
-                    payload=query.data,
-                ))
+                outcome = await self._core.handle_moderator(
+                    ModeratorInbound(
+                        platform=PLATFORM,
+                        moderator=self._user_id(user.id),
+                        moderator_name=user.first_name,
+                        received_at=datetime.now(UTC),
+                        is_moderator=await self._is_moderator(user.id),
+                        payload=query.data,
+                    )
+                )
                 ack, outcome = _split_ack(outcome, message.chat.id)
             else:
-                outcome = await self._core.handle(self._inbound(message, user.id, "",
-                                                                button=query.data))
+                outcome = await self._core.handle(
+                    self._inbound(message, user.id, "", button=query.data)
+                )
             await self._send_outcome(outcome)
         # Always answer: otherwise the button keeps spinning on the presser's screen.
         await self._sender.call(lambda: query.answer(ack))
@@ -370,8 +393,15 @@ class TelegramAdapter:
 
     # -- messages
 
-    def _inbound(self, message: Message, user_id: int, text: str, *, button: str | None = None,
-                 attachment: str | None = None) -> Inbound:
+    def _inbound(
+        self,
+        message: Message,
+        user_id: int,
+        text: str,
+        *,
+        button: str | None = None,
+        attachment: str | None = None,
+    ) -> Inbound:
         chat = message.chat
         private = chat.type == ChatType.PRIVATE
         thread = message.message_thread_id if message.is_topic_message else None
@@ -380,7 +410,8 @@ class TelegramAdapter:
             chat=ChatRef(PLATFORM, str(chat.id), str(thread) if thread else None),
             user=self._user_id(user_id),
             text=text,
-            received_at=(message.edit_date or message.date) if button is None
+            received_at=(message.edit_date or message.date)
+            if button is None
             else datetime.now(UTC),
             is_private=private,
             locale_hint=sender.language_code if sender else None,
@@ -403,24 +434,27 @@ class TelegramAdapter:
             kind = None if message.text else attachment_kind(message)
             if not text and kind is None:
                 return  # service messages (pinned, joined...) need no answer
-            await self._send_outcome(await self._core.handle(
-                self._inbound(message, user.id, text, attachment=kind)))
+            await self._send_outcome(
+                await self._core.handle(self._inbound(message, user.id, text, attachment=kind))
+            )
         elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and message.text:
             if text.split(" ", 1)[0] == _WATCH_COMMAND:
                 await self._on_watch_command(message, user.id, text)
             else:
-                await self._send_outcome(await self._core.handle(
-                    self._inbound(message, user.id, text)))
+                await self._send_outcome(
+                    await self._core.handle(self._inbound(message, user.id, text))
+                )
 
     async def _on_watch_command(self, message: Message, user_id: int, text: str) -> None:
         argument = text.partition(" ")[2].strip().lower()
         chat_id = message.chat.id
         status = await self._members.status(self._bot, chat_id, user_id)
         enabled = argument not in ("off", "stop", "no", "0")
-        outcome = await self._core.set_group_watch(
-            PLATFORM, str(chat_id), enabled
-        ) if status in _ADMIN_STATUSES else await self._core.handle(
-            self._inbound(message, user_id, text))
+        outcome = (
+            await self._core.set_group_watch(PLATFORM, str(chat_id), enabled)
+            if status in _ADMIN_STATUSES
+            else await self._core.handle(self._inbound(message, user_id, text))
+        )
         await self._send_outcome(outcome)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:
@@ -432,15 +466,17 @@ class TelegramAdapter:
             return
         user = message.from_user
         assert user is not None
-        outcome = await self._core.handle_moderator(ModeratorInbound(
-            platform=PLATFORM,
-            moderator=self._user_id(user.id),
-            moderator_name=user.first_name,
-            received_at=message.date,
-            is_moderator=await self._is_moderator(user.id),
-            case_id=case_id,
-            text=text,
-        ))
+        outcome = await self._core.handle_moderator(
+            ModeratorInbound(
+                platform=PLATFORM,
+                moderator=self._user_id(user.id),
+                moderator_name=user.first_name,
+                received_at=message.date,
+                is_moderator=await self._is_moderator(user.id),
+                case_id=case_id,
+                text=text,
+            )
+        )
         await self._send_outcome(outcome)
 
     async def _thread_ref(self, message: Message) -> str | None:
@@ -518,7 +554,9 @@ async def run_telegram(
             )
         else:
             await updater.start_polling(
-                timeout=int(settings.poll_timeout), allowed_updates=allowed, bootstrap_retries=3,
+                timeout=int(settings.poll_timeout),
+                allowed_updates=allowed,
+                bootstrap_retries=3,
                 error_callback=_log_polling_error,
             )
         log.info("telegram: running (%s)", settings.mode)
@@ -538,5 +576,4 @@ def _log_polling_error(error: Exception) -> None:
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Never the update itself: it holds what the person wrote.
     error = context.error
-    log.error("telegram: handling an update failed: %s", type(error).__name__,
-              exc_info=error)
+    log.error("telegram: handling an update failed: %s", type(error).__name__, exc_info=error)

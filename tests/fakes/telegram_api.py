@@ -14,6 +14,7 @@ out again after a restart, as Telegram does).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import socket
@@ -28,12 +29,28 @@ JsonDict = dict[str, Any]
 
 # Parameters python-telegram-bot sends JSON-encoded inside form fields.
 _JSON_FIELDS = frozenset(
-    {"reply_markup", "reply_parameters", "allowed_updates", "commands", "link_preview_options",
-     "entities", "scope"}
+    {
+        "reply_markup",
+        "reply_parameters",
+        "allowed_updates",
+        "commands",
+        "link_preview_options",
+        "entities",
+        "scope",
+    }
 )
 _INT_FIELDS = frozenset(
-    {"offset", "limit", "timeout", "message_id", "message_thread_id", "reply_to_message_id",
-     "user_id", "cache_time", "icon_color"}
+    {
+        "offset",
+        "limit",
+        "timeout",
+        "message_id",
+        "message_thread_id",
+        "reply_to_message_id",
+        "user_id",
+        "cache_time",
+        "icon_color",
+    }
 )
 
 
@@ -105,8 +122,13 @@ class FakeTelegramApi:
 
     def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "signpost_test_bot"):
         self.token = token
-        self.bot = FakeUser(id=int(token.split(":")[0]), first_name="Signpost",
-                            username=bot_username, is_bot=True, language_code=None)
+        self.bot = FakeUser(
+            id=int(token.split(":")[0]),
+            first_name="Signpost",
+            username=bot_username,
+            is_bot=True,
+            language_code=None,
+        )
         self.calls: list[ApiCall] = []
         self._state = _State()
         self._failures: dict[str, list[_Failure]] = {}
@@ -164,8 +186,9 @@ class FakeTelegramApi:
 
     # ---- failures ----------------------------------------------------------------------------
 
-    def fail(self, method: str, times: int = 1, status: int = 429, retry_after: int | None = 1
-             ) -> None:
+    def fail(
+        self, method: str, times: int = 1, status: int = 429, retry_after: int | None = 1
+    ) -> None:
         """Make the next `times` calls of `method` fail with `status` (429 carries retry_after)."""
         self._failures.setdefault(method, []).append(
             _Failure(times, status, retry_after if status == 429 else None)
@@ -215,8 +238,15 @@ class FakeTelegramApi:
         self._state.messages[(chat.id, msg["message_id"])] = msg
         return msg
 
-    def send_text(self, chat: FakeChat, user: FakeUser, text: str, *,
-                  thread_id: int | None = None, reply_to: JsonDict | None = None) -> JsonDict:
+    def send_text(
+        self,
+        chat: FakeChat,
+        user: FakeUser,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: JsonDict | None = None,
+    ) -> JsonDict:
         """A person (or moderator) writes `text`; returns the message as the bot will see it."""
         self._state.chats.setdefault(chat.id, chat)
         extra: JsonDict = {"text": text}
@@ -241,8 +271,15 @@ class FakeTelegramApi:
         """kind: sticker | photo | voice | document."""
         file = {"file_id": f"{kind}-file", "file_unique_id": f"{kind}-u"}
         content: dict[str, Any] = {
-            "sticker": {**file, "width": 512, "height": 512, "is_animated": False,
-                        "is_video": False, "type": "regular", "emoji": "🙂"},
+            "sticker": {
+                **file,
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+                "emoji": "🙂",
+            },
             "photo": [{**file, "width": 90, "height": 90}],
             "voice": {**file, "duration": 3},
             "document": {**file, "file_name": "notes.pdf"},
@@ -252,15 +289,18 @@ class FakeTelegramApi:
         return msg
 
     def press_button(self, user: FakeUser, message: JsonDict, data: str) -> str:
-        """`user` presses the inline button carrying `data` under `message`; returns the query id."""
+        """`user` presses the button carrying `data` under `message`; returns the query id."""
         query_id = f"cbq-{next(self._callback_ids)}"
-        self.push_update("callback_query", {
-            "id": query_id,
-            "from": user.as_json(),
-            "chat_instance": f"ci-{message['chat']['id']}",
-            "message": message,
-            "data": data,
-        })
+        self.push_update(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user.as_json(),
+                "chat_instance": f"ci-{message['chat']['id']}",
+                "message": message,
+                "data": data,
+            },
+        )
         return query_id
 
     # ---- reading what the bot did ------------------------------------------------------------
@@ -271,7 +311,8 @@ class FakeTelegramApi:
     def sent_to(self, chat_id: int, *, thread_id: int | None = None) -> list[JsonDict]:
         """Parameters of successful sendMessage calls to a chat (and topic, when given)."""
         return [
-            c.params for c in self.calls_of("sendMessage")
+            c.params
+            for c in self.calls_of("sendMessage")
             if int(c.params["chat_id"]) == chat_id
             and (thread_id is None or c.params.get("message_thread_id") == thread_id)
         ]
@@ -280,8 +321,11 @@ class FakeTelegramApi:
         return self._state.messages[(chat_id, message_id)]
 
     def last_sent_message(self, chat_id: int) -> JsonDict:
-        own = [m for (c, _), m in self._state.messages.items()
-               if c == chat_id and m["from"]["id"] == self.bot.id]
+        own = [
+            m
+            for (c, _), m in self._state.messages.items()
+            if c == chat_id and m["from"]["id"] == self.bot.id
+        ]
         return own[-1]
 
     @property
@@ -290,8 +334,7 @@ class FakeTelegramApi:
 
     @property
     def pending_updates(self) -> int:
-        return sum(1 for u in self._state.updates
-                   if u["update_id"] >= self._state.confirmed_offset)
+        return sum(1 for u in self._state.updates if u["update_id"] >= self._state.confirmed_offset)
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until `predicate()` holds (checked whenever the bot calls the API)."""
@@ -300,13 +343,17 @@ class FakeTelegramApi:
             if not await self._wait_change(deadline):
                 if predicate():
                     return
-                raise TimeoutError("condition not met; last calls: "
-                                   + ", ".join(c.method for c in self.calls[-30:]))
+                raise TimeoutError(
+                    "condition not met; last calls: "
+                    + ", ".join(c.method for c in self.calls[-30:])
+                )
 
-    async def wait_for_messages(self, chat_id: int, count: int, timeout: float = 10.0,
-                                thread_id: int | None = None) -> list[JsonDict]:
-        await self.wait_until(lambda: len(self.sent_to(chat_id, thread_id=thread_id)) >= count,
-                              timeout)
+    async def wait_for_messages(
+        self, chat_id: int, count: int, timeout: float = 10.0, thread_id: int | None = None
+    ) -> list[JsonDict]:
+        await self.wait_until(
+            lambda: len(self.sent_to(chat_id, thread_id=thread_id)) >= count, timeout
+        )
         return self.sent_to(chat_id, thread_id=thread_id)
 
     # ---- HTTP --------------------------------------------------------------------------------
@@ -322,10 +369,8 @@ class FakeTelegramApi:
                 if key in _JSON_FIELDS and isinstance(raw[key], str):
                     raw[key] = json.loads(raw[key])
                 elif key in _INT_FIELDS or key == "chat_id":
-                    try:
+                    with contextlib.suppress(TypeError, ValueError):
                         raw[key] = int(raw[key])
-                    except (TypeError, ValueError):
-                        pass
                 elif raw[key] in ("true", "false"):
                     raw[key] = raw[key] == "true"
         return raw
@@ -339,8 +384,11 @@ class FakeTelegramApi:
         if failure is not None:
             self._record(method, params, ok=False)
             if failure.status == 429:
-                return _error(429, f"Too Many Requests: retry after {failure.retry_after}",
-                              {"retry_after": failure.retry_after})
+                return _error(
+                    429,
+                    f"Too Many Requests: retry after {failure.retry_after}",
+                    {"retry_after": failure.retry_after},
+                )
             return _error(failure.status, "Internal Server Error")
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
@@ -361,8 +409,12 @@ class FakeTelegramApi:
     # ---- methods -----------------------------------------------------------------------------
 
     async def _api_getMe(self, params: JsonDict) -> JsonDict:
-        return {**self.bot.as_json(), "can_join_groups": True,
-                "can_read_all_group_messages": True, "supports_inline_queries": False}
+        return {
+            **self.bot.as_json(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": True,
+            "supports_inline_queries": False,
+        }
 
     async def _api_deleteWebhook(self, params: JsonDict) -> bool:
         if params.get("drop_pending_updates"):
@@ -391,8 +443,9 @@ class FakeTelegramApi:
         limit = int(params.get("limit") or 100)
 
         def ready() -> list[JsonDict]:
-            return [u for u in self._state.updates
-                    if u["update_id"] >= self._state.confirmed_offset][:limit]
+            return [
+                u for u in self._state.updates if u["update_id"] >= self._state.confirmed_offset
+            ][:limit]
 
         deadline = asyncio.get_running_loop().time() + timeout
         while not (found := ready()) and await self._wait_change(deadline):
@@ -476,10 +529,18 @@ class FakeTelegramApi:
         chat = self._chat(params.get("chat_id"))
         if chat is None:
             return _error(400, "Bad Request: chat not found")
-        return {**chat.as_json(), "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False,
-                                        "gifts_from_channels": False}}
+        return {
+            **chat.as_json(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
     async def _api_getChatMember(self, params: JsonDict) -> JsonDict | web.Response:
         chat = self._chat(params.get("chat_id"))
@@ -492,12 +553,32 @@ class FakeTelegramApi:
         if status == "creator":
             member["is_anonymous"] = False
         elif status == "administrator":
-            member.update({flag: False for flag in (
-                "can_be_edited", "is_anonymous", "can_post_stories", "can_edit_stories",
-                "can_delete_stories", "can_promote_members")})
-            member.update({flag: True for flag in (
-                "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-                "can_restrict_members", "can_change_info", "can_invite_users")})
+            member.update(
+                {
+                    flag: False
+                    for flag in (
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                        "can_promote_members",
+                    )
+                }
+            )
+            member.update(
+                {
+                    flag: True
+                    for flag in (
+                        "can_manage_chat",
+                        "can_delete_messages",
+                        "can_manage_video_chats",
+                        "can_restrict_members",
+                        "can_change_info",
+                        "can_invite_users",
+                    )
+                }
+            )
         elif status == "kicked":
             member["until_date"] = 0
         return member

@@ -1,4 +1,4 @@
-"""The fake Bot API answers python-telegram-bot the way Telegram does (so e2e tests mean something)."""
+"""The fake Bot API answers python-telegram-bot as Telegram does (so e2e tests mean something)."""
 
 from __future__ import annotations
 
