@@ -1,0 +1,1 @@
+"""Helpline data: schema, validation, the live directory, region resolution and rendering."""

@@ -1,0 +1,158 @@
+"""Checks beyond the schema: real numbers, emergency vs crisis lines, freshness, duplicates.
+
+A file failing these still loads in the bot (a stale date should not hide a region's helplines),
+but `signpost helplines validate` fails CI on any error.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.helplines.files import ParsedFile
+from bot.helplines.issues import Issue, Severity, issue_at
+from bot.helplines.phones import ShortCodes, check_service_number, country_of, is_emergency
+from bot.helplines.schema import InternationalFile, Provenance, RegionFile
+from bot.helplines.yamlsafe import LoadedYaml, Loc
+
+WARN_AFTER = timedelta(days=365)
+FAIL_AFTER = timedelta(days=730)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberUse:
+    key: str
+    is_short: bool
+    region: str
+    service_id: str
+    loaded: LoadedYaml
+    loc: Loc
+
+
+def check_freshness(
+    loaded: LoadedYaml, loc: Loc, provenance: Provenance, today: date
+) -> list[Issue]:
+    where = (*loc, "last_verified")
+    age = today - provenance.last_verified
+    if provenance.last_verified > today:
+        return [issue_at(loaded, where, f"{provenance.last_verified} is in the future")]
+    if age > FAIL_AFTER:
+        return [issue_at(loaded, where, f"last verified {age.days} days ago (over 24 months)")]
+    issues = []
+    if age > WARN_AFTER:
+        message = f"last verified {age.days} days ago (over 12 months): check it again"
+        issues.append(issue_at(loaded, where, message, Severity.WARNING))
+    if provenance.method == "unverified":
+        message = "unverified: shown with the international directory beside it"
+        issues.append(issue_at(loaded, (*loc, "method"), message, Severity.WARNING))
+    return issues
+
+
+def check_region(
+    parsed: ParsedFile, short_codes: ShortCodes, today: date
+) -> tuple[list[Issue], list[NumberUse]]:
+    """Per-file checks; also returns every dialable number for the cross-file duplicate check."""
+    model, loaded = parsed.model, parsed.loaded
+    assert isinstance(model, RegionFile) and loaded is not None
+    country = country_of(model.region)
+    issues: list[Issue] = []
+    uses: list[NumberUse] = []
+    emergency_dials = {number.dial for number in model.emergency}
+    for index, number in enumerate(model.emergency):
+        if is_emergency(number.dial, country, short_codes):
+            continue
+        loc: Loc = ("emergency", index, "dial")
+        listed = short_codes.get(country, number.dial)
+        if listed is not None:
+            message = (
+                f"{number.dial} is {listed.what}, a crisis line, not an emergency number: "
+                "list it under services"
+            )
+        else:
+            message = (
+                f"{number.dial} is not an emergency number in {country}; only police/"
+                "ambulance/fire numbers belong here"
+            )
+        issues.append(issue_at(loaded, loc, message))
+    prefix = model.region.lower() + "-"
+    for s_index, service in enumerate(model.services):
+        base: Loc = ("services", s_index)
+        if not service.id.startswith(prefix):
+            message = f"service id {service.id!r} must start with {prefix!r}"
+            issues.append(issue_at(loaded, (*base, "id"), message))
+        issues.extend(check_freshness(loaded, (*base, "provenance"), service.provenance, today))
+        for c_index, contact in enumerate(service.contacts):
+            loc = (*base, "contacts", c_index, "dial")
+            if not contact.is_dialable:
+                continue
+            if contact.dial in emergency_dials or is_emergency(contact.dial, country, short_codes):
+                message = (
+                    f"{contact.dial} is the emergency number: keep it under emergency:, "
+                    "not as a service"
+                )
+                issues.append(issue_at(loaded, loc, message))
+                continue
+            verdict = check_service_number(contact.dial, country, short_codes)
+            if verdict.problem:
+                issues.append(issue_at(loaded, loc, verdict.problem))
+            if contact.kind == "whatsapp" and verdict.is_short:
+                issues.append(issue_at(loaded, loc, "WhatsApp needs a full +CC number"))
+            uses.append(
+                NumberUse(verdict.key, verdict.is_short, model.region, service.id, loaded, loc)
+            )
+    return issues, uses
+
+
+def check_international(
+    parsed: ParsedFile, response_keys: Collection[str] | None, today: date
+) -> list[Issue]:
+    model, loaded = parsed.model, parsed.loaded
+    assert isinstance(model, InternationalFile) and loaded is not None
+    provenance = model.directory.provenance
+    issues = check_freshness(loaded, ("directory", "provenance"), provenance, today)
+    if response_keys is not None:
+        for index, key in enumerate(model.advice):
+            if key not in response_keys:
+                message = f"{key!r} is not a key in responses/ (see responses/en/helplines.yml)"
+                issues.append(issue_at(loaded, ("advice", index), message))
+    if not model.emergency_hints:
+        issues.append(
+            issue_at(loaded, ("emergency_hints",), "no emergency numbers listed", Severity.WARNING)
+        )
+    return issues
+
+
+def check_across(files: Iterable[ParsedFile], uses: Iterable[NumberUse]) -> list[Issue]:
+    """Duplicated ids and numbers, and replacements that point nowhere."""
+    issues: list[Issue] = []
+    regions = [p for p in files if isinstance(p.model, RegionFile) and p.loaded is not None]
+    known: dict[str, str] = {}
+    for parsed in regions:
+        assert isinstance(parsed.model, RegionFile) and parsed.loaded is not None
+        for index, service in enumerate(parsed.model.services):
+            if service.id in known:
+                message = f"id {service.id!r} is also used in {known[service.id]}"
+                issues.append(issue_at(parsed.loaded, ("services", index, "id"), message))
+            known.setdefault(service.id, parsed.path.name)
+    for parsed in regions:
+        assert isinstance(parsed.model, RegionFile) and parsed.loaded is not None
+        for index, service in enumerate(parsed.model.services):
+            if service.replaced_by and service.replaced_by not in known:
+                message = f"replaced_by {service.replaced_by!r} is not a known service id"
+                issues.append(issue_at(parsed.loaded, ("services", index, "replaced_by"), message))
+    by_number: dict[str, list[NumberUse]] = defaultdict(list)
+    for use in uses:
+        by_number[use.key].append(use)
+    for key, found in by_number.items():
+        owners = {(use.region, use.service_id) for use in found}
+        if len(owners) < 2:
+            continue
+        first = found[0]
+        for use in found[1:]:
+            if (use.region, use.service_id) == (first.region, first.service_id):
+                continue
+            message = f"{key} is also listed for {first.region}:{first.service_id}"
+            issues.append(issue_at(use.loaded, use.loc, message, Severity.WARNING))
+    return issues
