@@ -116,3 +116,4 @@ class Outcome:
 
     replies: tuple[Reply, ...] = ()
     notices: tuple[ModeratorNotice, ...] = field(default_factory=tuple)
+    ack: str | None = None  # for the moderator who pressed a button (a callback answer)

@@ -1,0 +1,150 @@
+"""Wiring: builds every part of Signpost from settings, in one place. Nothing runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+from bot.content import ContentPaths
+from bot.core.compose import Composer
+from bot.core.dialogue import Dialogue, DialogueSettings
+from bot.core.messages import Inbound, ModeratorInbound, Outcome
+from bot.core.ports import NluEngine, NoticeSink, Signposts
+from bot.core.signing import PayloadSigner
+from bot.core.texts import Texts
+from bot.escalation.cases import CaseService
+from bot.escalation.outbox import Dispatcher
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+@dataclass
+class App:
+    settings: Settings
+    content: ContentPaths
+    store: Store
+    texts: Texts
+    composer: Composer
+    nlu: NluEngine
+    signposts: Signposts
+    cases: CaseService
+    dialogue: Dialogue
+    sinks: dict[str, NoticeSink] = field(default_factory=dict)
+    pepper: bytes = b""
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, self.sinks)
+
+    # what adapters call ---------------------------------------------------------------------
+    async def handle(self, inbound: Inbound) -> Outcome:
+        return await self.dialogue.handle(inbound)
+
+    async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
+        try:
+            return await self.cases.handle_moderator(event)
+        except Exception:
+            log.exception("moderator action failed")
+            return Outcome(ack=self.texts.get("moderators.ack.invalid"))
+
+    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None:
+        case = await self.store.case_for_thread(platform, thread_ref)
+        return case.id if case is not None else None
+
+    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
+        await self.store.set_group_watch(platform, chat_id, enabled)
+
+    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
+        """An adapter that can reach a moderators' room registers here as it starts."""
+        self.sinks[sink.platform] = sink
+        if moderated:
+            self.cases.moderated_platforms.add(sink.platform)
+
+    # background work ------------------------------------------------------------------------
+    async def run_background(self, stop: asyncio.Event) -> None:
+        """Outbox delivery, the escalation ladder and retention, until `stop` is set."""
+        dispatcher = self.dispatcher
+        tick = self.settings.escalation.tick_seconds
+        since_purge = PURGE_EVERY_SECONDS
+        while not stop.is_set():
+            try:
+                await self.cases.tick()
+                await dispatcher.deliver_due()
+                since_purge += tick
+                if since_purge >= PURGE_EVERY_SECONDS:
+                    since_purge = 0.0
+                    retention = self.settings.retention
+                    await self.store.purge(retention.conversation_days, retention.case_days)
+            except Exception:
+                log.exception("background pass failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(tick, 1.0))
+            except TimeoutError:
+                pass
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def load_nlu(settings: Settings, content: ContentPaths) -> NluEngine:
+    from bot.nlu.engine import load_engine
+
+    return load_engine(content.nlu, settings.cache_dir, train_if_missing=True)
+
+
+def load_signposts(content: ContentPaths, texts: Texts) -> Signposts:
+    from bot.helplines.directory import HelplineDirectory
+    from bot.signposts import DirectorySignposts
+
+    return DirectorySignposts(HelplineDirectory.load(content.helplines), texts)
+
+
+async def build(
+    settings: Settings,
+    *,
+    nlu: NluEngine | None = None,
+    content: ContentPaths | None = None,
+    database_url: str | None = None,
+) -> App:
+    content = content or (
+        ContentPaths(settings.content_dir) if settings.content_dir else ContentPaths.default()
+    )
+    texts = Texts.load(content.responses, settings.locale)
+    secret = settings.secret_bytes()
+    signer = PayloadSigner(secret + b":buttons")
+    composer = Composer(texts, signer)
+    nlu = nlu or load_nlu(settings, content)
+    signposts = load_signposts(content, texts)
+    store = await Store.open(database_url or settings.database_url, echo=settings.storage.echo)
+    cases = CaseService(store, texts, composer, signposts, settings.escalation, set())
+    dialogue = Dialogue(
+        nlu=nlu,
+        texts=texts,
+        composer=composer,
+        signposts=signposts,
+        store=store,
+        cases=cases,
+        settings=DialogueSettings(
+            max_message_chars=settings.max_message_chars,
+            risk_floor_turns=settings.nlu.risk_floor_turns,
+            default_region=settings.default_region,
+        ),
+    )
+    return App(
+        settings=settings,
+        content=content,
+        store=store,
+        texts=texts,
+        composer=composer,
+        nlu=nlu,
+        signposts=signposts,
+        cases=cases,
+        dialogue=dialogue,
+        pepper=secret + b":ids",
+    )

@@ -1,0 +1,170 @@
+"""The `signpost` command. Each handler returns an exit code; only `main` exits."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.content import ContentPaths
+
+log = logging.getLogger("signpost")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if args.config:
+        return Path(args.config)
+    env = os.environ.get("SIGNPOST_CONFIG")
+    return Path(env) if env else ContentPaths.default().config
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(_config_path(args))
+
+
+def _region_arg(value: str) -> str:
+    return value.strip().upper()
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.adapters.console import run_console
+    from bot.app import build
+
+    settings = settings_from(args)
+
+    async def go() -> int:
+        app = await build(settings)
+        try:
+            region = None
+            if args.region:
+                region = app.signposts.resolve(args.region)
+                if region is None:
+                    print(f"signpost: unknown region {args.region!r}", file=sys.stderr)
+                    return 2
+            return await run_console(app, region=region)
+        finally:
+            await app.close()
+
+    return asyncio.run(go())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    platforms = settings.platforms_configured
+    if not platforms:
+        print(
+            "signpost: no TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting a terminal chat",
+            file=sys.stderr,
+        )
+        return cmd_chat(args)
+    from bot.runner import run_platforms
+
+    return asyncio.run(run_platforms(settings, platforms))
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    print(f"{_config_path(args)}: ok (platforms: {', '.join(settings.platforms_configured) or 'none'})")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage.store import Store
+
+    settings = settings_from(args)
+
+    async def go() -> int:
+        store = await Store.open(settings.database_url)
+        await store.close()
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from bot.storage.store import Store
+
+    settings = settings_from(args)
+
+    async def go() -> int:
+        store = await Store.open(settings.database_url)
+        try:
+            counts = await store.purge(
+                settings.retention.conversation_days, settings.retention.case_days
+            )
+        finally:
+            await store.close()
+        print(", ".join(f"{n} {what}" for what, n in counts.items()) + " removed")
+        return 0
+
+    return asyncio.run(go())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signpost",
+        description="Signpost: a crisis-signposting chat bot (coping support, helplines, "
+        "moderator hand-off).",
+    )
+    parser.add_argument("--config", help="path to config.yml (default: $SIGNPOST_CONFIG or the bundled one)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="start the bot: Telegram/Discord with tokens, else a terminal chat")
+    run.add_argument("--region", type=_region_arg, help="region for the terminal chat (e.g. GB)")
+    run.set_defaults(handler=cmd_run)
+
+    chat = sub.add_parser("chat", help="chat with the bot in the terminal (SQLite by default)")
+    chat.add_argument("--region", help="your country or region, e.g. GB, Germany, US-CA")
+    chat.set_defaults(handler=cmd_chat)
+
+    config = sub.add_parser("config", help="check the configuration file and environment")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub.add_parser("check", help="validate config.yml and the environment").set_defaults(
+        handler=cmd_config_check
+    )
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations").set_defaults(
+        handler=cmd_db_upgrade
+    )
+    sub.add_parser("purge", help="delete data older than the retention limits").set_defaults(
+        handler=cmd_purge
+    )
+
+    from bot.helplines.commands import register as register_helplines
+    from bot.nlu.commands import register as register_nlu
+
+    register_nlu(sub)
+    register_helplines(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"signpost: bad configuration\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Cases, moderator pings, claim / relay / resolve, the escalation ladder and the outbox."""

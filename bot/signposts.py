@@ -1,0 +1,76 @@
+"""The helpline directory as the dialogue sees it (the `Signposts` port of the core)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from bot.core.texts import Texts
+from bot.helplines.directory import HelplineDirectory
+from bot.helplines.regions import continents, region_from_locale, resolve_region
+from bot.helplines.render import render_helplines
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 5.0
+
+
+class DirectorySignposts:
+    """Wraps `HelplineDirectory`: cheap re-reads of edited files, never an exception."""
+
+    def __init__(self, directory: HelplineDirectory, texts: Texts) -> None:
+        self.directory = directory
+        self.texts = texts
+        self._checked = time.monotonic()
+
+    def _fresh(self) -> HelplineDirectory:
+        now = time.monotonic()
+        if now - self._checked >= REFRESH_SECONDS:
+            self._checked = now
+            try:
+                for problem in self.directory.refresh():
+                    log.warning("helpline data rejected, keeping the last good copy: %s", problem)
+            except Exception:
+                log.exception("helpline refresh failed; keeping the last good data")
+        return self.directory
+
+    def _codes(self) -> set[str]:
+        return {summary.code for summary in self._fresh().regions()}
+
+    def known(self, code: str) -> bool:
+        return code.upper() in self._codes()
+
+    def resolve(self, text: str) -> str | None:
+        try:
+            return resolve_region(text, self._codes())
+        except Exception:
+            log.exception("region resolution failed")
+            return None
+
+    def from_locale(self, locale: str | None) -> str | None:
+        code = region_from_locale(locale) if locale else None
+        return code if code and code in self._codes() else None
+
+    def region_name(self, code: str | None) -> str:
+        return self._fresh().for_region(code).name
+
+    def emergency(self, code: str | None) -> str:
+        region = self._fresh().for_region(code)
+        numbers = [number.number for number in region.emergency]
+        if region.is_fallback or not numbers:
+            return self.texts.get("emergency.local")
+        if len(numbers) == 1:
+            return numbers[0]
+        return self.texts.get("emergency.either", first=numbers[0], second=numbers[1])
+
+    def block(self, code: str | None, now: datetime, *, topic: str | None = None) -> str:
+        return render_helplines(self._fresh().for_region(code), self.texts, now, topic=topic)
+
+    def continents(self) -> list[tuple[str, str]]:
+        groups = continents(self._fresh().regions())
+        return [(key, self.texts.get(f"helplines.continents.{key}")) for key in groups]
+
+    def countries(self, continent: str) -> list[tuple[str, str]]:
+        groups = continents(self._fresh().regions())
+        return [(summary.code, summary.name) for summary in groups.get(continent, [])]
