@@ -19,7 +19,7 @@ import itertools
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -402,7 +402,7 @@ class FakeTelegramApi:
         return web.json_response({"ok": True, "result": result})
 
     def _record(self, method: str, params: JsonDict, *, ok: bool) -> None:
-        if method != "getUpdates":  # long polls would drown the log
+        if method != "getUpdates" or not ok:  # successful long polls would drown the log
             self.calls.append(ApiCall(method, params, ok, time.monotonic()))
         self._notify()
 
@@ -589,3 +589,40 @@ def _error(status: int, description: str, parameters: JsonDict | None = None) ->
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=status)
+
+
+# ---- running the real adapter against the fake -------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_telegram(
+    core: Any,
+    fake: FakeTelegramApi,
+    *,
+    moderator_chat_id: int | None = None,
+    pepper: bytes = b"test-pepper",
+    register_sink: Callable[[Any], None] | None = None,
+) -> AsyncIterator[None]:
+    """Run `bot.adapters.telegram.run_telegram` (real python-telegram-bot) against `fake`."""
+    from bot.adapters.telegram import run_telegram
+    from bot.adapters.telegram_settings import TelegramSettings
+
+    settings = TelegramSettings(
+        token=fake.token,
+        api_base_url=fake.base_url,
+        moderator_chat_id=moderator_chat_id,
+        poll_timeout=1,
+        moderator_cache_seconds=0,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_telegram(core, settings, stop, pepper=pepper, register_sink=register_sink, backoff=0.05)
+    )
+    try:
+        await fake.wait_until(lambda: bool(fake.calls_of("deleteWebhook")) or task.done())
+        if task.done():
+            task.result()
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)

@@ -1,0 +1,194 @@
+"""The Telegram adapter over HTTP, with a scripted core: what reaches the core, what reaches
+Telegram, and that replies survive 429s and 5xx answers.
+
+The real python-telegram-bot `Application` long-polls the fake Bot API server; only the core
+is replaced, so these tests pin the translation and transport without depending on the NLU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.core.messages import (
+    Button,
+    ChatRef,
+    Inbound,
+    ModeratorInbound,
+    Outcome,
+    Reply,
+)
+from tests.fakes.telegram_api import FakeChat, FakeTelegramApi, FakeUser, running_telegram
+
+ALICE = FakeUser(id=42, first_name="Alice", language_code="de")
+ADMIN = FakeUser(id=7, first_name="Ada")
+MODS = FakeChat(id=-100500, type="supergroup", title="Mods", is_forum=True)
+GROUP = FakeChat(id=-100600, type="supergroup", title="Community")
+
+
+@dataclass
+class ScriptedCore:
+    """Answers every message with `answer` (default: echo) and records what it was given."""
+
+    answer: str | None = None
+    buttons: tuple[Button, ...] = ()
+    inbound: list[Inbound] = field(default_factory=list)
+    moderator: list[ModeratorInbound] = field(default_factory=list)
+    watch: list[tuple[str, bool]] = field(default_factory=list)
+
+    async def handle(self, inbound: Inbound) -> Outcome:
+        self.inbound.append(inbound)
+        text = self.answer or f"echo: {inbound.text or inbound.attachment or inbound.button}"
+        return Outcome(replies=(Reply(inbound.chat, text, self.buttons),))
+
+    async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
+        self.moderator.append(event)
+        return Outcome()
+
+    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None:
+        return None
+
+    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> Outcome:
+        self.watch.append((chat_id, enabled))
+        return Outcome(replies=(Reply(ChatRef(platform, chat_id), f"watch {enabled}"),))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramApi]:
+    async with FakeTelegramApi() as api:
+        api.add_chat(MODS)
+        api.add_chat(GROUP)
+        yield api
+
+
+async def test_private_text_reaches_the_core_pseudonymised_and_the_reply_comes_back(
+    fake: FakeTelegramApi,
+) -> None:
+    core = ScriptedCore()
+    chat = fake.private_chat(ALICE)
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "/help@signpost_test_bot")
+        [sent] = await fake.wait_for_messages(chat.id, 1)
+    assert sent["text"] == "echo: /help"
+    [inbound] = core.inbound
+    assert inbound.is_private and inbound.community is None
+    assert inbound.chat == ChatRef("telegram", str(ALICE.id))
+    assert inbound.locale_hint == "de"
+    assert str(ALICE.id) not in inbound.user and len(inbound.user) == 32
+
+
+async def test_stickers_photos_and_voice_reach_the_core_as_attachments(
+    fake: FakeTelegramApi,
+) -> None:
+    core = ScriptedCore()
+    chat = fake.private_chat(ALICE)
+    async with running_telegram(core, fake):
+        for kind in ("sticker", "photo", "voice", "document"):
+            fake.send_attachment(chat, ALICE, kind)
+        sent = await fake.wait_for_messages(chat.id, 4)
+    assert [m["text"] for m in sent] == [
+        "echo: sticker",
+        "echo: photo",
+        "echo: voice",
+        "echo: document",
+    ]
+    assert all(i.text == "" for i in core.inbound)
+
+
+async def test_an_edited_message_is_read_again(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore()
+    chat = fake.private_chat(ALICE)
+    async with running_telegram(core, fake):
+        original = fake.send_text(chat, ALICE, "I'm ok")
+        await fake.wait_for_messages(chat.id, 1)
+        fake.edit_text(original, "I'm not ok")
+        sent = await fake.wait_for_messages(chat.id, 2)
+    assert sent[-1]["text"] == "echo: I'm not ok"
+
+
+async def test_long_reply_is_split_with_buttons_on_the_last_part(fake: FakeTelegramApi) -> None:
+    paragraph = "A line of helpline details that is long enough to matter. " * 10
+    core = ScriptedCore(
+        answer="\n\n".join([paragraph.strip()] * 12), buttons=(Button("Helplines", "x:h|sig"),)
+    )
+    chat = fake.private_chat(ALICE)
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "/helplines")
+        await fake.wait_until(lambda: any("reply_markup" in m for m in fake.sent_to(chat.id)))
+    sent = fake.sent_to(chat.id)
+    assert len(sent) == 2
+    assert all(len(m["text"]) <= 4096 for m in sent)
+    assert "reply_markup" not in sent[0]
+    assert sent[1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "x:h|sig"
+
+
+async def test_private_chat_buttons_become_deep_links(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore(buttons=(Button("Talk privately", "g:1|sig", opens_private_chat=True),))
+    fake.set_member(GROUP.id, ALICE, "member")
+    async with running_telegram(core, fake):
+        fake.send_text(GROUP, ALICE, "hello all")
+        [sent] = await fake.wait_for_messages(GROUP.id, 1)
+    [inbound] = core.inbound
+    assert not inbound.is_private and inbound.community == str(GROUP.id)
+    button = sent["reply_markup"]["inline_keyboard"][0][0]
+    assert button["url"] == "https://t.me/signpost_test_bot?start=help"
+
+
+async def test_a_pressed_button_reaches_the_core_and_is_answered(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore(buttons=(Button("Next", "x:next|sig"),))
+    chat = fake.private_chat(ALICE)
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "/breathe")
+        await fake.wait_for_messages(chat.id, 1)
+        message = fake.last_sent_message(chat.id)
+        fake.press_button(ALICE, message, "x:next|sig")
+        await fake.wait_until(lambda: bool(fake.calls_of("answerCallbackQuery")))
+        await fake.wait_for_messages(chat.id, 2)
+    assert core.inbound[-1].button == "x:next|sig"
+
+
+async def test_only_group_admins_can_switch_watching(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore()
+    fake.set_member(GROUP.id, ADMIN, "administrator")
+    fake.set_member(GROUP.id, ALICE, "member")
+    async with running_telegram(core, fake):
+        fake.send_text(GROUP, ALICE, "/signpost_watch on")
+        await fake.wait_for_messages(GROUP.id, 1)
+        fake.send_text(GROUP, ADMIN, "/signpost_watch@signpost_test_bot on")
+        fake.send_text(GROUP, ADMIN, "/signpost_watch off")
+        await fake.wait_for_messages(GROUP.id, 3)
+    assert core.watch == [(str(GROUP.id), True), (str(GROUP.id), False)]
+
+
+async def test_429_is_waited_out_and_nothing_is_lost(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore()
+    chat = fake.private_chat(ALICE)
+    fake.fail("sendMessage", times=2, status=429, retry_after=1)
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "one")
+        fake.send_text(chat, ALICE, "two")
+        sent = await fake.wait_for_messages(chat.id, 2, timeout=15)
+    assert [m["text"] for m in sent] == ["echo: one", "echo: two"]
+    failed = fake.calls_of("sendMessage", ok=False)
+    assert len(failed) == 2
+    first_ok = fake.calls_of("sendMessage")[0]
+    assert first_ok.at - failed[0].at >= 1.9  # waited retry_after twice
+
+
+async def test_server_errors_are_retried_for_replies_and_polling(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore()
+    chat = fake.private_chat(ALICE)
+    fake.fail("sendMessage", times=2, status=500)
+    fake.fail("sendMessage", times=1, status=502)
+    fake.fail("getUpdates", times=2, status=502)
+    fake.fail("answerCallbackQuery", times=1, status=500)
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "are you there")
+        [sent] = await fake.wait_for_messages(chat.id, 1, timeout=20)
+        fake.press_button(ALICE, fake.last_sent_message(chat.id), "x:a|b")
+        await fake.wait_until(lambda: bool(fake.calls_of("answerCallbackQuery")), 20)
+    assert sent["text"] == "echo: are you there"
+    assert len(fake.calls_of("sendMessage", ok=False)) == 3
+    assert len(fake.calls_of("getUpdates", ok=False)) == 2
