@@ -105,9 +105,7 @@ def block_start_lines(source: str) -> list[int]:
     return [i + 2 for i, text in enumerate(lines) if text.strip().startswith("examples:")]
 
 
-def check_file(
-    path: Path, nlu_dir: Path, minimum: int
-) -> tuple[list[Example], list[Problem]]:
+def check_file(path: Path, nlu_dir: Path, minimum: int) -> tuple[list[Example], list[Problem]]:
     source = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(source)
@@ -154,9 +152,7 @@ def check_file(
                 problems.append(
                     Problem(path, line, f"{label}: {len(texts)} examples, need {minimum}")
                 )
-            examples.extend(
-                Example(path, line + n, label, text) for n, text in enumerate(texts)
-            )
+            examples.extend(Example(path, line + n, label, text) for n, text in enumerate(texts))
     return examples, problems
 
 
