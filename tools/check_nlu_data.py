@@ -58,16 +58,19 @@ def normalise(text: str) -> str:
     return folded.strip(" .,!?;:'\"…")
 
 
-def skeleton(text: str) -> str:
-    """Drop the most common filler words so "ugh i am so stressed" and "i am so stressed"
-    show up as one skeleton in --similar."""
+def skeletons(text: str) -> set[str]:
+    """Keys shared by sentences that differ in one word ("i'm in germany" / "i'm in canada"),
+    after dropping filler words, so --similar finds one-slot templates."""
     filler = {
-        "i", "im", "i'm", "am", "so", "really", "just", "like", "the", "a", "an", "my", "me",
+        "i", "im", "i'm", "am", "so", "really", "just", "like", "the", "a", "an", "my",
         "to", "and", "it", "is", "of", "ugh", "lol", "tbh", "rn", "honestly", "literally",
-        "very", "too", "now", "right", "today", "tonight", "again",
+        "very", "too", "now", "right", "today", "tonight", "again", "pls", "please",
     }  # fmt: skip
-    words = re.findall(r"[\w']+", normalise(text))
-    return " ".join(w for w in words if w not in filler)
+    words = [w for w in re.findall(r"[\w']+", normalise(text)) if w not in filler]
+    # Two-word replies ("thanks bot", "delete everything") are naturally alike; skip them.
+    if len(words) < 3:
+        return set()
+    return {" ".join([*words[:i], "_", *words[i + 1 :]]) for i in range(len(words))}
 
 
 def expected_label(path: Path, nlu_dir: Path) -> str | None:
@@ -174,14 +177,22 @@ def find_duplicates(examples: list[Example]) -> list[Problem]:
 
 
 def report_similar(examples: list[Example], limit: int) -> None:
-    groups: dict[str, list[Example]] = defaultdict(list)
+    """Print one-slot templates used more than `limit` times within one family (intents or
+    risk levels); sentences in different families train different classifiers."""
+    groups: dict[tuple[str, str], list[Example]] = defaultdict(list)
     for example in examples:
-        groups[skeleton(example.text)].append(example)
-    for key, members in sorted(groups.items()):
-        if len(members) > limit or len({m.label for m in members}) > 1:
-            print(f"similar ({len(members)}) [{key}]:")
-            for m in members:
-                print(f"    {m.label}: {m.text}")
+        family = "risk" if example.label.startswith("risk_") else "intents"
+        for key in skeletons(example.text):
+            groups[(family, key)].append(example)
+    reported: set[frozenset[str]] = set()
+    for (family, key), members in sorted(groups.items()):
+        texts = frozenset(m.text for m in members)
+        if len(members) <= limit or texts in reported:
+            continue
+        reported.add(texts)
+        print(f"similar {family} ({len(members)}) [{key}]:")
+        for m in members:
+            print(f"    {m.label}: {m.text}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("nlu_dir", nargs="?", type=Path, default=default_dir)
     parser.add_argument("--min", type=int, default=40, help="minimum examples per intent")
     parser.add_argument(
-        "--similar", action="store_true", help="also list examples sharing one skeleton"
+        "--similar", action="store_true", help="also list one-slot templates used > 3 times"
     )
     args = parser.parse_args(argv)
     nlu_dir: Path = args.nlu_dir.resolve()
