@@ -1,0 +1,175 @@
+"""Cases end to end on real databases: claim, relay, resolve, the ladder and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build
+from bot.config import Settings
+from bot.content import ContentPaths
+from bot.core.messages import ModeratorInbound, NoticeKind, ReplyKind
+from bot.core.risk import RiskLevel
+from tests.conftest import ROOT, RecordingSink, ScriptedNlu, person
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def app(
+    request: pytest.FixtureRequest, settings: Settings, nlu: ScriptedNlu, tmp_path: Path
+) -> AsyncIterator[App]:
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+    application = await build(settings, nlu=nlu, content=ContentPaths(ROOT), database_url=url)
+    yield application
+    await application.close()
+
+
+def mod_press(app: App, payload: str, *, who: str = "mod-1", member: bool = True) -> ModeratorInbound:
+    return ModeratorInbound(
+        platform="console", moderator=who, moderator_name=who.upper(),
+        received_at=datetime.now(UTC), is_moderator=member, payload=payload,
+    )
+
+
+async def open_case(app: App, nlu: ScriptedNlu, sink: RecordingSink):  # type: ignore[no-untyped-def]
+    say = person(app)
+    nlu.say("i don't want to be alive anymore", RiskLevel.HIGH)
+    await app.handle(say("i don't want to be alive anymore"))
+    await app.dispatcher.deliver_due()
+    ping, _ = sink.notices[-1]
+    return say, ping
+
+
+async def test_claim_relay_resolve(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    say, ping = await open_case(app, nlu, sink)
+    claim = ping.buttons[0].payload
+
+    out = await app.handle_moderator(mod_press(app, claim))
+    assert out.ack == app.texts.get("moderators.ack.claimed")
+    assert out.replies[0].text == app.texts.get("human.claimed", moderator="MOD-1")
+
+    # the person's words now reach the moderator, and the bot stays quiet
+    quiet = await app.handle(say("thank you, it's been a really bad week"))
+    assert not quiet.replies
+    await app.dispatcher.deliver_due()
+    relayed = [n for n, _ in sink.notices if n.kind is NoticeKind.RELAY]
+    assert "really bad week" in relayed[-1].text
+    thread = sink.notices[0][1] or f"thread-{ping.case_id}"
+    assert all(ref == thread for n, ref in sink.notices[1:])
+
+    # the moderator's reply goes back to the person
+    case_id = await app.case_for_thread("console", thread)
+    assert case_id == ping.case_id
+    back = await app.handle_moderator(
+        ModeratorInbound(
+            platform="console", moderator="mod-1", moderator_name="MOD-1",
+            received_at=datetime.now(UTC), is_moderator=True, case_id=case_id,
+            text="I'm here. Do you want to tell me what happened?",
+        )
+    )
+    assert back.replies[0].kind is ReplyKind.RELAY
+    assert "I'm here." in back.replies[0].text
+
+    # a critical message during the hand-off still gets the emergency reply (safety net)
+    nlu.say("i have the pills here now", RiskLevel.CRITICAL)
+    net = await app.handle(say("i have the pills here now"))
+    assert net.replies and net.replies[0].kind is ReplyKind.CRISIS
+
+    resolve = ping.buttons[1].payload
+    done = await app.handle_moderator(mod_press(app, resolve))
+    assert done.replies[0].text == app.texts.get("human.resolved")
+    again = await app.handle(say("hello?"))
+    assert again.replies, "the bot answers again after resolve"
+    case = await app.store.get_case(ping.case_id)
+    assert case is not None and case.excerpt is None and case.chat_id is None
+
+
+async def test_only_moderators_claim_and_only_once(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    _, ping = await open_case(app, nlu, sink)
+    claim = ping.buttons[0].payload
+    out = await app.handle_moderator(mod_press(app, claim, who="rando", member=False))
+    assert out.ack == app.texts.get("moderators.ack.not_moderator") and not out.replies
+    first = await app.handle_moderator(mod_press(app, claim, who="mod-1"))
+    second = await app.handle_moderator(mod_press(app, claim, who="mod-2"))
+    assert first.replies and not second.replies
+    assert second.ack == app.texts.get("moderators.ack.already_taken", moderator="MOD-1")
+
+
+async def test_forged_and_replayed_case_buttons(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    _, ping = await open_case(app, nlu, sink)
+    body = app.composer.signer.verify(ping.buttons[0].payload)
+    assert body is not None
+    forged = body.replace(ping.case_id, "0000000000") + "|" + ping.buttons[0].payload.split("|")[1]
+    out = await app.handle_moderator(mod_press(app, forged))
+    assert out.ack == app.texts.get("moderators.ack.invalid")
+    resolve = ping.buttons[1].payload
+    await app.handle_moderator(mod_press(app, resolve))
+    replay = await app.handle_moderator(mod_press(app, resolve))
+    assert replay.ack == app.texts.get("moderators.ack.closed") and not replay.replies
+
+
+async def test_ladder_repings_then_tells_the_person(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    _, ping = await open_case(app, nlu, sink)
+    later = datetime.now(UTC) + timedelta(minutes=app.settings.escalation.reping_after_minutes + 1)
+    assert await app.cases.tick(later) == 1
+    await app.dispatcher.deliver_due(later)
+    reping = sink.notices[-1][0]
+    assert reping.kind is NoticeKind.REPING and reping.mention_role
+    much_later = later + timedelta(minutes=app.settings.escalation.unavailable_after_minutes + 1)
+    assert await app.cases.tick(much_later) == 1
+    await app.dispatcher.deliver_due(much_later)
+    assert sink.sent and sink.sent[0].text.startswith(app.texts.get("human.unavailable"))
+    # still claimable after the person was told
+    out = await app.handle_moderator(mod_press(app, ping.buttons[0].payload))
+    assert out.ack == app.texts.get("moderators.ack.claimed")
+
+
+async def test_failed_ping_is_retried_not_lost_nor_doubled(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    sink.fail_times = 2
+    app.register_sink(sink)
+    say = person(app)
+    nlu.say("i want to die", RiskLevel.HIGH)
+    await app.handle(say("i want to die"))
+    now = datetime.now(UTC)
+    assert await app.dispatcher.deliver_due(now) == 0
+    assert await app.dispatcher.deliver_due(now + timedelta(minutes=1)) == 0
+    assert await app.dispatcher.deliver_due(now + timedelta(minutes=10)) == 1
+    assert await app.dispatcher.deliver_due(now + timedelta(minutes=20)) == 0
+    assert len(sink.notices) == 1
+    assert await app.store.pending_outbox() == 0
+
+
+async def test_restart_in_the_middle_of_a_claimed_case(
+    app: App, nlu: ScriptedNlu, settings: Settings
+) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    say, ping = await open_case(app, nlu, sink)
+    await app.handle_moderator(mod_press(app, ping.buttons[0].payload))
+    url = app.store.engine.url.render_as_string(hide_password=False)
+    await app.close()
+    fresh = await build(settings, nlu=nlu, content=ContentPaths(ROOT), database_url=url)
+    try:
+        fresh.pepper = app.pepper
+        sink2 = RecordingSink()
+        fresh.register_sink(sink2)
+        quiet = await fresh.handle(say("are you still there?"))
+        assert not quiet.replies
+        await fresh.dispatcher.deliver_due()
+        assert sink2.notices[-1][0].kind is NoticeKind.RELAY
+    finally:
+        await fresh.close()
+        app.store = fresh.store  # the fixture closes it again harmlessly
