@@ -41,6 +41,8 @@ from bot.core.messages import (
     Outcome,
     Reply,
 )
+from bot.core.ports import NoticeSink
+from bot.core.texts import Texts
 
 PLATFORM = "telegram"
 log = logging.getLogger(__name__)
@@ -69,7 +71,10 @@ _TOPIC_NAME_LIMIT = 128
 
 
 class CoreFacade(Protocol):
-    """The part of `bot.app.App` the adapter calls."""
+    """The part of `bot.app.App` the adapter uses."""
+
+    pepper: bytes
+    texts: Texts
 
     async def handle(self, inbound: Inbound) -> Outcome: ...
 
@@ -77,7 +82,9 @@ class CoreFacade(Protocol):
 
     async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
 
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> Outcome: ...
+    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> object: ...
+
+    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
 
 
 # ---- pure translation helpers ----------------------------------------------------------------
@@ -327,14 +334,13 @@ class TelegramAdapter:
         self,
         core: CoreFacade,
         settings: TelegramSettings,
-        pepper: bytes,
         sender: TelegramSender,
         sink: TelegramNoticeSink,
         bot: Bot,
     ) -> None:
         self._core = core
         self._settings = settings
-        self._pepper = pepper
+        self._pepper = core.pepper
         self._sender = sender
         self._sink = sink
         self._bot = bot
@@ -375,7 +381,7 @@ class TelegramAdapter:
                         payload=query.data,
                     )
                 )
-                ack, outcome = _split_ack(outcome, message.chat.id)
+                ack = outcome.ack
             else:
                 outcome = await self._core.handle(
                     self._inbound(message, user.id, "", button=query.data)
@@ -446,16 +452,16 @@ class TelegramAdapter:
                 )
 
     async def _on_watch_command(self, message: Message, user_id: int, text: str) -> None:
-        argument = text.partition(" ")[2].strip().lower()
-        chat_id = message.chat.id
-        status = await self._members.status(self._bot, chat_id, user_id)
-        enabled = argument not in ("off", "stop", "no", "0")
-        outcome = (
-            await self._core.set_group_watch(PLATFORM, str(chat_id), enabled)
-            if status in _ADMIN_STATUSES
-            else await self._core.handle(self._inbound(message, user_id, text))
-        )
-        await self._send_outcome(outcome)
+        chat = message.chat
+        thread = message.message_thread_id if message.is_topic_message else None
+        status = await self._members.status(self._bot, chat.id, user_id)
+        if status not in _ADMIN_STATUSES:
+            key = "group.admins_only"
+        else:
+            enabled = text.partition(" ")[2].strip().lower() not in ("off", "stop", "no", "0")
+            await self._core.set_group_watch(PLATFORM, str(chat.id), enabled)
+            key = "group.watch_on" if enabled else "group.watch_off"
+        await self._sender.send_text(chat.id, self._core.texts.get(key), thread_id=thread)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:
         thread_ref = await self._thread_ref(message)
@@ -478,6 +484,11 @@ class TelegramAdapter:
             )
         )
         await self._send_outcome(outcome)
+        if outcome.ack:  # e.g. "claim the case before replying": said where they wrote
+            thread = message.message_thread_id if message.is_topic_message else None
+            await self._sender.send_text(
+                message.chat.id, outcome.ack, thread_id=thread, reply_to=message.message_id
+            )
 
     async def _thread_ref(self, message: Message) -> str | None:
         if message.is_topic_message and message.message_thread_id:
@@ -487,17 +498,6 @@ class TelegramAdapter:
             return None
         known = self._sink.thread_of_message.get(replied.message_id)
         return known or str(replied.message_id)
-
-
-def _split_ack(outcome: Outcome, moderator_chat: int) -> tuple[str | None, Outcome]:
-    """Replies addressed to the moderators' chat itself answer the button press: show them as
-    the callback toast instead of posting them in the room."""
-    acks = [r for r in outcome.replies if r.chat.chat_id == str(moderator_chat)]
-    if not acks:
-        return None, outcome
-    rest = tuple(r for r in outcome.replies if r.chat.chat_id != str(moderator_chat))
-    text = " ".join(r.text for r in acks)[:200]
-    return text, Outcome(replies=rest, notices=outcome.notices)
 
 
 # ---- wiring ----------------------------------------------------------------------------------
@@ -517,25 +517,22 @@ def build_application(settings: TelegramSettings) -> Application[Any, Any, Any, 
 
 
 async def run_telegram(
-    app: Any,
-    settings: TelegramSettings,
-    stop: asyncio.Event,
-    *,
-    pepper: bytes,
-    register_sink: Callable[[TelegramNoticeSink], None] | None = None,
-    backoff: float = 0.5,
+    app: CoreFacade, settings: TelegramSettings, stop: asyncio.Event, *, backoff: float = 0.5
 ) -> None:
-    """Run the bot until `stop` is set: long polling by default, or a webhook listener."""
+    """Run the bot until `stop` is set: long polling by default, or a webhook listener.
+
+    Registers a `TelegramNoticeSink` with the app, so the outbox can reach the moderators'
+    group; cases are only opened for Telegram when `moderator_chat_id` is configured.
+    """
     application = build_application(settings)
     await application.initialize()
     bot = application.bot
     sender = TelegramSender(bot, settings, backoff=backoff)
     sink = TelegramNoticeSink(sender, bot, settings.moderator_chat_id)
-    adapter = TelegramAdapter(app, settings, pepper, sender, sink, bot)
+    adapter = TelegramAdapter(app, settings, sender, sink, bot)
     application.add_handler(TypeHandler(Update, adapter.on_update))
     application.add_error_handler(_log_error)
-    if register_sink is not None:
-        register_sink(sink)
+    app.register_sink(sink, moderated=settings.moderator_chat_id is not None)
     updater = application.updater
     assert updater is not None
     allowed = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]

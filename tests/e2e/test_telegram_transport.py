@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.content import ContentPaths
 from bot.core.messages import (
     Button,
     ChatRef,
@@ -20,6 +21,8 @@ from bot.core.messages import (
     Outcome,
     Reply,
 )
+from bot.core.ports import NoticeSink
+from bot.core.texts import Texts
 from tests.fakes.telegram_api import FakeChat, FakeTelegramApi, FakeUser, running_telegram
 
 ALICE = FakeUser(id=42, first_name="Alice", language_code="de")
@@ -37,6 +40,12 @@ class ScriptedCore:
     inbound: list[Inbound] = field(default_factory=list)
     moderator: list[ModeratorInbound] = field(default_factory=list)
     watch: list[tuple[str, bool]] = field(default_factory=list)
+    sinks: dict[str, NoticeSink] = field(default_factory=dict)
+    pepper: bytes = b"test-pepper"
+    texts: Texts = field(default_factory=lambda: Texts.load(ContentPaths.default().responses))
+
+    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
+        self.sinks[sink.platform] = sink
 
     async def handle(self, inbound: Inbound) -> Outcome:
         self.inbound.append(inbound)
@@ -50,9 +59,8 @@ class ScriptedCore:
     async def case_for_thread(self, platform: str, thread_ref: str) -> str | None:
         return None
 
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> Outcome:
+    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
         self.watch.append((chat_id, enabled))
-        return Outcome(replies=(Reply(ChatRef(platform, chat_id), f"watch {enabled}"),))
 
 
 @pytest.fixture
@@ -158,8 +166,14 @@ async def test_only_group_admins_can_switch_watching(fake: FakeTelegramApi) -> N
         await fake.wait_for_messages(GROUP.id, 1)
         fake.send_text(GROUP, ADMIN, "/signpost_watch@signpost_test_bot on")
         fake.send_text(GROUP, ADMIN, "/signpost_watch off")
-        await fake.wait_for_messages(GROUP.id, 3)
+        sent = await fake.wait_for_messages(GROUP.id, 3)
     assert core.watch == [(str(GROUP.id), True), (str(GROUP.id), False)]
+    assert [m["text"] for m in sent] == [
+        core.texts.get("group.admins_only"),
+        core.texts.get("group.watch_on"),
+        core.texts.get("group.watch_off"),
+    ]
+    assert core.inbound == []  # the command itself is not dialogue
 
 
 async def test_429_is_waited_out_and_nothing_is_lost(fake: FakeTelegramApi) -> None:

@@ -596,14 +596,12 @@ def _error(status: int, description: str, parameters: JsonDict | None = None) ->
 
 @contextlib.asynccontextmanager
 async def running_telegram(
-    core: Any,
-    fake: FakeTelegramApi,
-    *,
-    moderator_chat_id: int | None = None,
-    pepper: bytes = b"test-pepper",
-    register_sink: Callable[[Any], None] | None = None,
-) -> AsyncIterator[None]:
-    """Run `bot.adapters.telegram.run_telegram` (real python-telegram-bot) against `fake`."""
+    core: Any, fake: FakeTelegramApi, *, moderator_chat_id: int | None = None
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run `bot.adapters.telegram.run_telegram` (real python-telegram-bot) against `fake`.
+
+    `core` is the real `App` or anything with the same surface. Yields the adapter's task.
+    """
     from bot.adapters.telegram import run_telegram
     from bot.adapters.telegram_settings import TelegramSettings
 
@@ -615,14 +613,12 @@ async def running_telegram(
         moderator_cache_seconds=0,
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_telegram(core, settings, stop, pepper=pepper, register_sink=register_sink, backoff=0.05)
-    )
+    task = asyncio.create_task(run_telegram(core, settings, stop, backoff=0.05))
     try:
         await fake.wait_until(lambda: bool(fake.calls_of("deleteWebhook")) or task.done())
         if task.done():
             task.result()
-        yield
+        yield task
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
