@@ -1,0 +1,199 @@
+"""Curated risk patterns from `nlu/patterns/*.yml`, compiled into one spaCy Matcher.
+
+The YAML format is documented in `nlu/README.md`. A phrase like `"want|wanna to? die"` is
+compact syntax: space-separated slots, `a|b` alternatives, `x?` optional, `*` / `*3` up to one /
+three tokens of anything, `=word` exact lower-case form instead of the lemma, `re:REGEX` a
+regular expression on the lower-case form, `a_b` a multi-word alternative ("be_alive|live"). Each alternative is run through the same tokenizer
+and lemmatizer as messages, so "wanna" or "can't" match however spaCy splits them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from bot.core.risk import RiskLevel
+
+MAX_EXPANSIONS = 256
+
+
+class PatternError(ValueError):
+    """A pattern file is malformed (file, pattern id and reason in the message)."""
+
+
+class Kind(StrEnum):
+    EXPLICIT = "explicit"  # a first-person statement of risk at `level`
+    SLANG = "slang"  # the same, in slang or coded words ("kms", "unalive", "sewerslide")
+    BURDEN = "burden"  # feeling a burden / others better off (high by design)
+    SELF_HARM = "self_harm"  # self-harm urge, intent or act
+    DISTRESS = "distress"  # low / medium cues the classifier may miss
+    METHOD = "method"  # a method or means; raises a self-risk statement to critical
+    INTENT = "intent"  # "going to", "planning to": with a method it is a plan (critical)
+    TIMING = "timing"  # "tonight", "right now": raises a self-risk statement to critical
+    ATTEMPT = "attempt"  # an attempt in progress ("already took"): critical on its own
+    NEGATION = "negation"  # "i would never", "not": demotes a statement right after it
+    PAST = "past"  # "used to", "years ago": demotes a statement in the same clause
+    IDIOM = "idiom"  # exception: "this homework is killing me" cancels what it overlaps
+    GAMING = "gaming"  # game talk: cancels ambiguous kill/die statements in the message
+    LYRICS = "lyrics"  # a song being quoted: cancels what it overlaps / marks the message
+    THIRD_PARTY = "third_party"  # someone else at risk ("my friend wants to die")
+    HARASSMENT = "harassment"  # telling someone else to kill themselves ("kys")
+    MINIMISING = "minimising"  # "i'm fine", "you misunderstood", "jk" (used with context)
+
+
+STATEMENT_KINDS = frozenset({Kind.EXPLICIT, Kind.SLANG, Kind.BURDEN, Kind.SELF_HARM,
+                             Kind.DISTRESS})
+EXCEPTION_KINDS = frozenset({Kind.IDIOM, Kind.LYRICS})
+
+
+class PatternSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_.-]+$")
+    kind: Kind
+    level: Literal["none", "low", "medium", "high", "critical"] = "none"
+    attr: Literal["lemma", "lower"] = "lemma"
+    ambiguous: bool = False  # a game or a quoted song elsewhere in the message cancels it
+    person: Literal["self", "any"] = "any"  # "any": a third-party subject before it wins
+    description: str = ""
+    phrases: list[str] = Field(default_factory=list)
+    tokens: list[list[dict[str, Any]]] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)  # must match (checked by tests)
+    counter_examples: list[str] = Field(default_factory=list)  # must not match
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_not_blank(cls, value: list[str]) -> list[str]:
+        if any(not phrase.strip() for phrase in value):
+            raise ValueError("empty phrase")
+        return value
+
+    @property
+    def risk(self) -> RiskLevel:
+        return RiskLevel.parse(self.level)
+
+
+class PatternFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    description: str = ""
+    lemma_overrides: dict[str, str] = Field(default_factory=dict)
+    patterns: list[PatternSpec] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PatternSet:
+    specs: dict[str, PatternSpec]
+    lemma_overrides: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    spec: PatternSpec
+    start: int
+    end: int
+
+
+def load_pattern_set(patterns_dir: Path) -> PatternSet:
+    specs: dict[str, PatternSpec] = {}
+    overrides: dict[str, str] = {}
+    for path in sorted(patterns_dir.glob("*.yml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            parsed = PatternFile.model_validate(raw)
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise PatternError(f"{path}: {exc}") from exc
+        overrides.update(parsed.lemma_overrides)
+        for spec in parsed.patterns:
+            if spec.id in specs:
+                raise PatternError(f"{path}: pattern id {spec.id!r} defined twice")
+            if not spec.phrases and not spec.tokens:
+                raise PatternError(f"{path}: {spec.id}: needs phrases or tokens")
+            specs[spec.id] = spec
+    return PatternSet(specs, overrides)
+
+
+def _analyse(text: str, nlp: Language) -> list[tuple[str, str]]:
+    """(lower, lemma) per token, as messages get them: tokenizer + lookup table (no full pipe)."""
+    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    return [(tok.lower_, table.get(tok.text, tok.text)) for tok in nlp.tokenizer(text)]
+
+
+def _slot_alternatives(slot: str, attr: str, nlp: Language) -> tuple[list[list[dict[str, Any]]],
+                                                                      str | None]:
+    """One phrase slot -> alternatives (each a list of token specs) and an OP for the slot."""
+    op: str | None = None
+    if slot.startswith("*"):
+        count = slot[1:] or "1"
+        return [[{"OP": f"{{0,{int(count)}}}"}]], None
+    if slot.endswith("?") and len(slot) > 1 and not slot.startswith("re:"):
+        slot, op = slot[:-1], "?"
+    singles: dict[str, list[str]] = {}
+    multis: list[list[dict[str, Any]]] = []
+    for alt in slot.split("|"):
+        if alt.startswith("re:"):
+            multis.append([{"LOWER": {"REGEX": f"^(?:{alt[3:]})$"}}])
+            continue
+        key = "LOWER" if alt.startswith("=") or attr == "lower" else "LEMMA"
+        words = _analyse(alt.lstrip("=").replace("_", " "), nlp)
+        values = [lower if key == "LOWER" else lemma for lower, lemma in words]
+        if len(values) == 1:
+            singles.setdefault(key, []).append(values[0])
+        else:
+            multis.append([{key: value} for value in values])
+    alternatives = [[{key: {"IN": sorted(set(values))}}] for key, values in singles.items()]
+    alternatives.extend(multis)
+    if op is not None:
+        if any(len(alt) > 1 for alt in alternatives):
+            alternatives.append([])  # optional multi-token slot: expand to "absent" as well
+        else:
+            alternatives = [[{**alt[0], "OP": "?"}] for alt in alternatives]
+    return alternatives, op
+
+
+def compile_phrase(phrase: str, attr: str, nlp: Language) -> Iterator[list[dict[str, Any]]]:
+    slots = [_slot_alternatives(slot, attr, nlp)[0] for slot in phrase.split()]
+    count = 1
+    for slot in slots:
+        count *= len(slot)
+    if count > MAX_EXPANSIONS:
+        raise PatternError(f"phrase {phrase!r} expands to {count} patterns; split it")
+    for combo in itertools.product(*slots):
+        pattern = [spec for part in combo for spec in part]
+        # a pattern made only of optional slots would match nothing at all: skip it
+        if any(spec.get("OP") in (None, "+") for spec in pattern):
+            yield pattern
+
+
+class PatternMatcher:
+    """All pattern files compiled into one Matcher; `find` returns hits for a processed Doc."""
+
+    def __init__(self, pattern_set: PatternSet, nlp: Language) -> None:
+        self._specs = pattern_set.specs
+        self._matcher = Matcher(nlp.vocab)
+        for spec in pattern_set.specs.values():
+            try:
+                compiled = [p for phrase in spec.phrases for p in compile_phrase(phrase,
+                                                                                 spec.attr, nlp)]
+                compiled.extend(spec.tokens)
+                self._matcher.add(spec.id, compiled)
+            except (ValueError, KeyError) as exc:
+                raise PatternError(f"{spec.id}: {exc}") from exc
+
+    def find(self, doc: Doc) -> list[Hit]:
+        hits = []
+        for match_id, start, end in self._matcher(doc):
+            spec = self._specs[doc.vocab.strings[match_id]]
+            hits.append(Hit(spec, start, end))
+        return hits

@@ -1,0 +1,140 @@
+"""Turn pattern hits into a risk verdict: exceptions, negation, past tense, third party, escalation.
+
+Order matters and is the documented contract (nlu/README.md, "How a message is assessed"):
+1. an idiom / lyric / game hit that overlaps a statement cancels it;
+   a game or song cue anywhere cancels statements marked `ambiguous`;
+2. a negation right before a statement (same clause, at most NEGATION_WINDOW tokens) demotes it
+   to low; a distant-past cue in the same clause caps it at medium;
+3. a third-party subject before a statement (no "i" in between) makes it someone else's risk;
+4. a self statement at high or above plus a method or timing cue becomes critical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from bot.core.risk import RiskLevel
+from bot.nlu.patterns import EXCEPTION_KINDS, STATEMENT_KINDS, Hit, Kind
+
+NEGATION_WINDOW = 3
+CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "\n", "but", "though", "although", "however"})
+FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm"})
+_RISK_KINDS = STATEMENT_KINDS | {Kind.METHOD, Kind.ATTEMPT, Kind.HARASSMENT, Kind.THIRD_PARTY}
+
+
+@dataclass(frozen=True, slots=True)
+class PatternVerdict:
+    risk: RiskLevel
+    signals: tuple[str, ...]
+    third_party: bool = False
+    harassment: bool = False
+    minimising: bool = False
+    softened: bool = False  # an exception, negation or past cue handled a risky phrase
+    matched: bool = False  # any self statement survived
+
+
+def _clauses(doc: Doc) -> list[int]:
+    ids, current = [], 0
+    for tok in doc:
+        if tok.lower_ in CLAUSE_BREAKS or tok.text.count("\n"):
+            current += 1
+        ids.append(current)
+    return ids
+
+
+def _overlaps(a: Hit, b: Hit) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
+    clause = _clauses(doc)
+    by_kind: dict[Kind, list[Hit]] = {}
+    for hit in hits:
+        by_kind.setdefault(hit.spec.kind, []).append(hit)
+    signals: list[str] = []
+    softened = False
+
+    exceptions = [h for h in hits if h.spec.kind in EXCEPTION_KINDS or h.spec.kind is Kind.GAMING]
+    message_cues = [h for h in exceptions if h.spec.kind in (Kind.GAMING, Kind.LYRICS)]
+    survivors: list[Hit] = []
+    for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
+        cancel = next((e for e in exceptions if _overlaps(e, hit)), None)
+        if cancel is None and hit.spec.ambiguous and message_cues:
+            cancel = message_cues[0]
+        if cancel is not None:
+            signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
+            softened = True
+            continue
+        survivors.append(hit)
+    # a shorter statement inside a longer one adds nothing ("want to die" in "want to die tonight")
+    # The longer phrase is the more specific one and wins whatever its level: "don't want to die"
+    # (low) over "want to die", "thinking about hurting myself" (medium) over "hurting myself".
+    survivors = [h for h in survivors if not any(
+        o is not h and o.start <= h.start and h.end <= o.end
+        and (o.end - o.start) > (h.end - h.start) for o in survivors)]
+
+    negations = by_kind.get(Kind.NEGATION, [])
+    pasts = by_kind.get(Kind.PAST, [])
+    subjects = [h for h in by_kind.get(Kind.THIRD_PARTY, []) if h.spec.risk == RiskLevel.NONE]
+    risk = RiskLevel.NONE
+    self_high = False
+    third_party = harassment = matched = False
+    for hit in survivors:
+        spec, level = hit.spec, hit.spec.risk
+        if spec.kind is Kind.THIRD_PARTY and level == RiskLevel.NONE:
+            continue
+        if spec.kind is Kind.HARASSMENT:
+            harassment = True
+            signals.append(f"harassment:{spec.id}")
+            continue
+        if any(clause[n.end - 1] == clause[hit.start] and 0 <= hit.start - n.end <= NEGATION_WINDOW
+               and not any(_overlaps(n, o) for o in survivors if o is not hit)
+               for n in negations):
+            signals.append(f"negated:{spec.id}")
+            softened = True
+            if spec.kind in (Kind.METHOD, Kind.ATTEMPT):
+                continue
+            level = min(level, RiskLevel.LOW)
+        elif any(clause[p.start] == clause[hit.start] for p in pasts) and level > RiskLevel.MEDIUM:
+            signals.append(f"past:{spec.id}")
+            softened = True
+            level = RiskLevel.MEDIUM
+        is_other = spec.kind is Kind.THIRD_PARTY or (spec.person == "any" and any(
+            s.end <= hit.start and clause[s.start] == clause[hit.start]
+            and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
+            for s in subjects))
+        if is_other:
+            third_party = True
+            signals.append(f"third_party:{spec.id}")
+            risk = max(risk, RiskLevel.MEDIUM if level >= RiskLevel.HIGH else RiskLevel.LOW)
+            continue
+        signals.append(f"pattern:{spec.id}")
+        if spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT:
+            matched = True
+        if spec.kind is not Kind.METHOD and level >= RiskLevel.HIGH:
+            self_high = True
+        risk = max(risk, level)
+
+    own_methods = [h for h in survivors if h.spec.kind is Kind.METHOD
+                   and h.spec.risk >= RiskLevel.HIGH and f"pattern:{h.spec.id}" in signals]
+    timing = [h for h in hits if h.spec.kind is Kind.TIMING
+              and not any(_overlaps(h, e) for e in exceptions)]
+    intents = [h for h in hits if h.spec.kind is Kind.INTENT and any(
+        clause[h.start] == clause[m.start] and h.start <= m.start for m in own_methods)]
+    cues = (own_methods if self_high else []) + (timing if self_high or own_methods else [])
+    cues += intents
+    if cues and risk < RiskLevel.CRITICAL and (self_high or own_methods):
+        risk = RiskLevel.CRITICAL
+        signals.append(f"escalated:{cues[0].spec.id}")
+
+    return PatternVerdict(
+        risk=risk,
+        signals=tuple(dict.fromkeys(signals)),
+        third_party=third_party and not self_high,
+        harassment=harassment,
+        minimising=bool(by_kind.get(Kind.MINIMISING)),
+        softened=softened,
+        matched=matched,
+    )
