@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
-from bot.adapters.telegram import (
+from bot.adapters.telegram import normalise_command
+from bot.adapters.telegram_send import (
     deep_link,
     keyboard,
-    normalise_command,
     split_message,
     with_retries,
 )

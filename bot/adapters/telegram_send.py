@@ -1,0 +1,222 @@
+"""Telegram output: replies and moderator notices as Bot API calls, split and retried.
+
+Telegram limits a message to 4096 UTF-16 code units and answers overload with 429 and a
+`retry_after`; its servers occasionally answer 5xx. A reply to a person at risk must not be
+dropped because of either, so every call goes through `with_retries`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+
+from bot.adapters.telegram_settings import TelegramSettings
+from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply
+
+PLATFORM = "telegram"
+T = TypeVar("T")
+
+_DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_TOPIC_NAME_LIMIT = 128
+
+
+def _utf16_len(text: str) -> int:
+    # Telegram counts message length in UTF-16 code units, so emoji count double.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split `text` into chunks Telegram accepts, preferring paragraph, then line, then word
+    boundaries so a helpline entry is not cut in half."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while _utf16_len(rest) > limit:
+        window = rest[:limit]
+        while _utf16_len(window) > limit:
+            window = window[:-1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = len(window)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """A t.me link that opens a private chat with the bot; Telegram only carries short,
+    URL-safe start parameters, so anything else becomes the generic `help` start."""
+    start = payload if _DEEP_LINK.fullmatch(payload) else "help"
+    return f"https://t.me/{bot_username}?start={start}"
+
+
+def keyboard(buttons: Sequence[Button], bot_username: str) -> InlineKeyboardMarkup | None:
+    """One button per row: labels stay readable on a phone."""
+    if not buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(b.label, url=deep_link(bot_username, b.payload))]
+        if b.opens_private_chat
+        else [InlineKeyboardButton(b.label, callback_data=b.payload)]
+        for b in buttons
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore")
+        value: int | float | timedelta = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], *, attempts: int, backoff: float, max_wait: float = 60.0
+) -> T:
+    """Run a Bot API call until it succeeds.
+
+    429: wait what Telegram asks and try again (these waits do not use up attempts, but are
+    capped so a misbehaving server cannot stall us forever). 5xx / network errors: exponential
+    backoff, `attempts` times. Requests Telegram refuses (400, 403, bad token) are not retried:
+    sending them again cannot succeed.
+    """
+    failures = 0
+    waited = 0.0
+    while True:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            delay = _retry_seconds(exc)
+            waited += delay
+            if waited > max_wait * attempts:
+                raise
+            await asyncio.sleep(delay)
+        except (BadRequest, Forbidden, InvalidToken):
+            raise
+        except NetworkError:
+            failures += 1
+            if failures >= attempts:
+                raise
+            await asyncio.sleep(min(backoff * 2 ** (failures - 1), max_wait))
+
+
+# ---- outgoing --------------------------------------------------------------------------------
+
+
+class TelegramSender:
+    """Sends core replies and moderator notices, split and retried."""
+
+    def __init__(self, bot: Bot, settings: TelegramSettings, *, backoff: float = 0.5) -> None:
+        self._bot = bot
+        self._attempts = settings.send_attempts
+        self._backoff = backoff
+
+    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        return await with_retries(make, attempts=self._attempts, backoff=self._backoff)
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[Button] = (),
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> list[Message]:
+        chunks = split_message(text)
+        markup = keyboard(buttons, self._bot.username)
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        sent: list[Message] = []
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+
+            async def send(chunk: str = chunk, last: bool = last) -> Message:
+                return await self._bot.send_message(
+                    chat_id,
+                    chunk,
+                    message_thread_id=thread_id,
+                    reply_markup=markup if last else None,
+                    reply_parameters=reply,
+                    disable_web_page_preview=True,
+                )
+
+            sent.append(await self.call(send))
+        return sent
+
+    async def send_reply(self, reply: Reply) -> list[Message]:
+        thread = int(reply.chat.thread_id) if reply.chat.thread_id else None
+        return await self.send_text(
+            int(reply.chat.chat_id), reply.text, reply.buttons, thread_id=thread
+        )
+
+
+class TelegramNoticeSink:
+    """Posts moderator notices in the moderators' supergroup, one forum topic per case (or, in
+    a group without topics, one ping message whose replies form the case's thread)."""
+
+    platform = PLATFORM
+
+    def __init__(self, sender: TelegramSender, bot: Bot, chat_id: int | None) -> None:
+        self._sender = sender
+        self._bot = bot
+        self._chat_id = chat_id
+        self._is_forum: bool | None = None
+        # Retries of a delivery that half-succeeded must not post twice (outbox is at-least-once).
+        self._delivered: dict[str, str | None] = {}
+        self._topics: dict[str, int] = {}
+        # message id of anything we posted for a case -> the case's thread ref (non-forum replies)
+        self.thread_of_message: dict[int, str] = {}
+
+    async def is_forum(self) -> bool:
+        if self._is_forum is None:
+            chat = await self._sender.call(lambda: self._bot.get_chat(self._require_chat()))
+            self._is_forum = bool(chat.is_forum)
+        return self._is_forum
+
+    def _require_chat(self) -> int:
+        if self._chat_id is None:
+            raise RuntimeError("telegram.moderator_chat_id is not configured")
+        return self._chat_id
+
+    async def deliver(self, notice: ModeratorNotice, thread_ref: str | None) -> str | None:
+        if notice.idempotency_key in self._delivered:
+            return self._delivered[notice.idempotency_key]
+        chat_id = self._require_chat()
+        forum = await self.is_forum()
+        if thread_ref is None and notice.kind is NoticeKind.PING and forum:
+            topic = self._topics.get(notice.case_id)
+            if topic is None:
+                name = notice.text.splitlines()[0][:_TOPIC_NAME_LIMIT] or notice.case_id
+                created = await self._sender.call(
+                    lambda: self._bot.create_forum_topic(chat_id, name)
+                )
+                topic = self._topics[notice.case_id] = created.message_thread_id
+            thread_ref = str(topic)
+        thread_id = int(thread_ref) if forum and thread_ref else None
+        reply_to = int(thread_ref) if not forum and thread_ref else None
+        sent = await self._sender.send_text(
+            chat_id, notice.text, notice.buttons, thread_id=thread_id, reply_to=reply_to
+        )
+        if thread_ref is None and notice.kind is NoticeKind.PING:
+            thread_ref = str(sent[0].message_id)
+        if thread_ref is not None:
+            for message in sent:
+                self.thread_of_message[message.message_id] = thread_ref
+        self._delivered[notice.idempotency_key] = thread_ref
+        return thread_ref
+
+    async def send(self, reply: Reply) -> None:
+        await self._sender.send_reply(reply)
