@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from telegram import (
     Bot,
@@ -25,7 +25,12 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.adapters.telegram_send import PLATFORM, TelegramNoticeSink, TelegramSender
+from bot.adapters.telegram_send import (
+    PLATFORM,
+    TelegramNoticeSink,
+    TelegramSender,
+    with_retries,
+)
 from bot.adapters.telegram_settings import TelegramSettings
 from bot.core.identity import pseudonymise
 from bot.core.messages import (
@@ -38,7 +43,6 @@ from bot.core.ports import NoticeSink
 from bot.core.texts import Texts
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _MEMBER_STATUSES = frozenset(
     {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
@@ -236,7 +240,7 @@ class TelegramAdapter:
             await self._send_outcome(
                 await self._core.handle(self._inbound(message, user.id, text, attachment=kind))
             )
-        elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and message.text:
+        elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and text:
             if text.split(" ", 1)[0] == _WATCH_COMMAND:
                 await self._on_watch_command(message, user.id, text)
             else:
@@ -318,7 +322,8 @@ async def run_telegram(
     group; cases are only opened for Telegram when `moderator_chat_id` is configured.
     """
     application = build_application(settings)
-    await application.initialize()
+    # getMe at start-up: a Bot API hiccup should delay the bot, not stop it
+    await with_retries(application.initialize, attempts=settings.send_attempts, backoff=backoff)
     bot = application.bot
     sender = TelegramSender(bot, settings, backoff=backoff)
     sink = TelegramNoticeSink(sender, bot, settings.moderator_chat_id)

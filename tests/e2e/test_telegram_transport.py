@@ -7,9 +7,12 @@ is replaced, so these tests pin the translation and transport without depending 
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 
 from bot.content import ContentPaths
@@ -206,3 +209,58 @@ async def test_server_errors_are_retried_for_replies_and_polling(fake: FakeTeleg
     assert sent["text"] == "echo: are you there"
     assert len(fake.calls_of("sendMessage", ok=False)) == 3
     assert len(fake.calls_of("getUpdates", ok=False)) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _listening(port: int) -> None:
+    """The webhook server starts just after registering; wait until it accepts connections."""
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+async def test_webhook_mode_accepts_only_telegram(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore()
+    chat = fake.private_chat(ALICE)
+    port = _free_port()
+    url = f"https://signpost.example.org/tg-{port}"
+    async with (
+        running_telegram(
+            core,
+            fake,
+            mode="webhook",
+            webhook_url=url,
+            webhook_port=port,
+            webhook_path=f"tg-{port}",
+            webhook_secret_token="s3cret",
+        ),
+        aiohttp.ClientSession() as http,
+    ):
+        [registered] = fake.calls_of("setWebhook")
+        assert registered.params["url"] == url
+        assert registered.params["secret_token"] == "s3cret"
+        fake.send_text(chat, ALICE, "hello from the load balancer")
+        local = f"http://127.0.0.1:{port}/tg-{port}"
+        await _listening(port)
+        forged = await http.post(
+            local, json=fake.last_update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        )
+        assert forged.status == 403
+        ok = await http.post(
+            local, json=fake.last_update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        )
+        assert ok.status == 200
+        [sent] = await fake.wait_for_messages(chat.id, 1)
+    assert sent["text"] == "echo: hello from the load balancer"
+    assert [i.text for i in core.inbound] == ["hello from the load balancer"]

@@ -329,6 +329,11 @@ class FakeTelegramApi:
         return own[-1]
 
     @property
+    def last_update(self) -> JsonDict:
+        """The most recent injected update, e.g. to POST it to a webhook instead."""
+        return self._state.updates[-1]
+
+    @property
     def topics(self) -> dict[tuple[int, int], str]:
         return dict(self._state.topics)
 
@@ -596,7 +601,7 @@ def _error(status: int, description: str, parameters: JsonDict | None = None) ->
 
 @contextlib.asynccontextmanager
 async def running_telegram(
-    core: Any, fake: FakeTelegramApi, *, moderator_chat_id: int | None = None
+    core: Any, fake: FakeTelegramApi, *, moderator_chat_id: int | None = None, **overrides: Any
 ) -> AsyncIterator[asyncio.Task[None]]:
     """Run `bot.adapters.telegram.run_telegram` (real python-telegram-bot) against `fake`.
 
@@ -611,11 +616,16 @@ async def running_telegram(
         moderator_chat_id=moderator_chat_id,
         poll_timeout=1,
         moderator_cache_seconds=0,
+        **overrides,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_telegram(core, settings, stop, backoff=0.05))
     try:
-        await fake.wait_until(lambda: bool(fake.calls_of("deleteWebhook")) or task.done())
+        await fake.wait_until(
+            lambda: (
+                bool(fake.calls_of("deleteWebhook") or fake.calls_of("setWebhook")) or task.done()
+            )
+        )
         if task.done():
             task.result()
         yield task
