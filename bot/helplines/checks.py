@@ -59,9 +59,12 @@ def check_region(
     country = country_of(model.region)
     issues: list[Issue] = []
     uses: list[NumberUse] = []
-    emergency_dials = {number.dial for number in model.emergency}
+    # Only numbers that really are emergency numbers count: a crisis line wrongly filed under
+    # emergency is reported once there, not again on its service.
+    emergency_dials: set[str] = set()
     for index, number in enumerate(model.emergency):
         if is_emergency(number.dial, country, short_codes):
+            emergency_dials.add(number.dial)
             continue
         loc: Loc = ("emergency", index, "dial")
         listed = short_codes.get(country, number.dial)

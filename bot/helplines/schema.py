@@ -215,7 +215,7 @@ class Service(_Model):
 
 class EmergencyNumber(_Model):
     number: Text
-    dial: Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]
+    dial: Annotated[str, Field(pattern=r"^[0-9]{2,15}$")]  # checks.py says if it is one
     label: str | None = None
 
 

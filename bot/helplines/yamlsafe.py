@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when present: 10x faster, same events and marks as the pure-Python one.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 24
 
@@ -67,7 +69,7 @@ def load_yaml(path: Path) -> LoadedYaml:
 def load_yaml_text(text: str, path: Path) -> LoadedYaml:
     _screen_events(text, path)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise YamlFileError(path, f"not valid YAML: {exc.problem}", line) from exc
@@ -84,12 +86,12 @@ def _screen_events(text: str, path: Path) -> None:
     """Walk parser events (iteratively, so nesting cannot blow the stack) before composing."""
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_Loader):
             line = event.start_mark.line + 1 if event.start_mark else None
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise YamlFileError(path, "anchors and aliases (& and *) are not allowed", line)
             tag = getattr(event, "tag", None)
-            if tag and not getattr(event, "implicit", True) and tag.startswith("!"):
+            if tag:  # only explicitly written tags appear on events; data never needs them
                 raise YamlFileError(path, f"YAML tags such as {tag} are not allowed", line)
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
