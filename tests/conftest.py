@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,12 +89,14 @@ async def app(settings: Settings, nlu: ScriptedNlu) -> AsyncIterator[App]:
     await application.close()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import asyncio
-
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Run the test on SQLite and on a fresh PostgreSQL database (dropped afterwards)."""
     import asyncpg
+
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'signpost.db'}"
+        return
 
     name = f"signpost_test_{secrets.token_hex(4)}"
 
@@ -106,11 +108,11 @@ def pg_url() -> Iterator[str]:
             await conn.close()
 
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        await admin(f'CREATE DATABASE "{name}"')
     except OSError as exc:
         pytest.fail(f"PostgreSQL is not answering on 127.0.0.1:5432: {exc}")
     yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def person(app: App, name: str = "alice", platform: str = "console") -> Callable[..., Inbound]:

@@ -157,12 +157,13 @@ class Store:
     ) -> bool:
         """Change a case only if it is still in one of `from_statuses` (safe under races)."""
         async with self.session() as s:
-            result = await s.execute(
-                update(CaseRow)
-                .where(CaseRow.id == case_id, CaseRow.status.in_(from_statuses))
-                .values(**changes)
-            )
-            if not result.rowcount:
+            guard = (CaseRow.id == case_id, CaseRow.status.in_(from_statuses))
+            if changes:
+                result = await s.execute(update(CaseRow).where(*guard).values(**changes))
+                matched = bool(result.rowcount)
+            else:
+                matched = (await s.scalar(select(CaseRow.id).where(*guard))) is not None
+            if not matched:
                 return False
             s.add_all(outbox)
             return True

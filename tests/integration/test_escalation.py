@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +15,9 @@ from bot.core.risk import RiskLevel
 from tests.conftest import ROOT, RecordingSink, ScriptedNlu, person
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def app(
-    request: pytest.FixtureRequest, settings: Settings, nlu: ScriptedNlu, tmp_path: Path
-) -> AsyncIterator[App]:
-    url = None
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-    application = await build(settings, nlu=nlu, content=ContentPaths(ROOT), database_url=url)
+@pytest.fixture
+async def app(settings: Settings, nlu: ScriptedNlu, db_url: str) -> AsyncIterator[App]:
+    application = await build(settings, nlu=nlu, content=ContentPaths(ROOT), database_url=db_url)
     yield application
     await application.close()
 

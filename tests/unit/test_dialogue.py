@@ -116,6 +116,7 @@ async def test_box_breathing_can_be_completed_turn_by_turn(app: App) -> None:
 
 async def test_every_exercise_runs_through_its_buttons(app: App) -> None:
     say = person(app)
+    await app.handle(say("hi"))
     for key, exercise in app.dialogue.exercises.items():
         out = await app.handle(say(f"/exercise {key}"))
         for _ in exercise.steps[1:]:
@@ -129,6 +130,7 @@ async def test_every_exercise_runs_through_its_buttons(app: App) -> None:
 
 async def test_stop_ends_an_exercise(app: App, nlu: ScriptedNlu) -> None:
     say = person(app)
+    await app.handle(say("hi"))
     await app.handle(say("/ground"))
     nlu.say("stop", RiskLevel.NONE, "stop")
     out = await app.handle(say("stop"))
@@ -139,6 +141,7 @@ async def test_stop_ends_an_exercise(app: App, nlu: ScriptedNlu) -> None:
 
 async def test_distress_during_an_exercise_leaves_it(app: App, nlu: ScriptedNlu) -> None:
     say = person(app)
+    await app.handle(say("hi"))
     await app.handle(say("/breathe"))
     nlu.say("i can't do this i want to die", RiskLevel.HIGH)
     out = await app.handle(say("i can't do this i want to die"))
