@@ -90,6 +90,11 @@ class Dialogue:
             return Outcome(replies=tuple(self._stateless(inbound, text, command, first)))
 
         try:
+            if state.open_case_id is None:
+                adopted = await self.cases.adopt(key, inbound.chat)
+                if adopted is not None:
+                    state = replace(state, open_case_id=adopted)
+                    await self.store.save_conversation(state)
             held = await self.cases.claimed_case(state.open_case_id)
         except Exception:
             log.exception("case lookup failed")
@@ -222,7 +227,7 @@ class Dialogue:
                 await self.cases.open(
                     conversation_key=key, user=inbound.user, chat=inbound.chat, risk=first.risk,
                     text=text, region=group.default_region if group else None,
-                    community=community, kind="risk",
+                    community=community, kind="risk", in_group=True,
                 )
             except Exception:
                 log.exception("opening a group case failed")
@@ -233,7 +238,7 @@ class Dialogue:
                 await self.cases.open(
                     conversation_key=key, user=inbound.user, chat=inbound.chat,
                     risk=RiskLevel.NONE, text=text, region=None, community=community,
-                    kind="moderation",
+                    kind="moderation", in_group=True,
                 )
             except Exception:
                 log.exception("opening a moderation flag failed")

@@ -73,8 +73,13 @@ class CaseService:
         region: str | None,
         community: str | None,
         kind: str = "risk",
+        in_group: bool = False,
     ) -> str | None:
-        """Open a case and queue its ping. None when this platform has no moderators' room."""
+        """Open a case and queue its ping. None when this platform has no moderators' room.
+
+        A case raised from a group keeps no chat to relay to: moderators' words must never land
+        in a public group. It is bound to the person's private chat when they open one
+        (`adopt`)."""
         if not self.has_team(chat.platform):
             return None
         now = utcnow()
@@ -82,8 +87,8 @@ class CaseService:
             id=new_case_id(),
             conversation_key=conversation_key,
             platform=chat.platform,
-            chat_id=chat.chat_id if kind == "risk" else None,
-            chat_thread=chat.thread_id if kind == "risk" else None,
+            chat_id=chat.chat_id if kind == "risk" and not in_group else None,
+            chat_thread=chat.thread_id if kind == "risk" and not in_group else None,
             community=community,
             kind=kind,
             status="pinged",
@@ -141,6 +146,10 @@ class CaseService:
             buttons=buttons,
             mention_role=mention_role,
         )
+
+    async def adopt(self, conversation_key: str, chat: ChatRef) -> str | None:
+        """Bind an open case raised in a group to the person's private chat, if there is one."""
+        return await self.store.adopt_case(conversation_key, chat.chat_id, chat.thread_id)
 
     # while a moderator holds the conversation -----------------------------------------------
     async def claimed_case(self, case_id: str | None) -> CaseRow | None:

@@ -168,6 +168,28 @@ class Store:
             s.add_all(outbox)
             return True
 
+    async def adopt_case(
+        self, conversation_key: str, chat_id: str, chat_thread: str | None
+    ) -> str | None:
+        async with self.session() as s:
+            case = (
+                await s.scalars(
+                    select(CaseRow)
+                    .where(
+                        CaseRow.conversation_key == conversation_key,
+                        CaseRow.status.in_(OPEN_STATUSES),
+                        CaseRow.kind == "risk",
+                        CaseRow.chat_id.is_(None),
+                    )
+                    .order_by(CaseRow.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+            if case is None:
+                return None
+            case.chat_id, case.chat_thread = chat_id, chat_thread
+            return case.id
+
     async def close_conversation_case(self, key: str, case_id: str) -> None:
         async with self.session() as s:
             await s.execute(

@@ -167,3 +167,29 @@ async def test_restart_in_the_middle_of_a_claimed_case(
     finally:
         await fresh.close()
         app.store = fresh.store  # the fixture closes it again harmlessly
+
+
+async def test_group_case_never_relays_into_the_group(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    await app.set_group_watch("console", "g1", True)
+    say = person(app)
+    nlu.say("i want to kill myself", RiskLevel.HIGH)
+    await app.handle(say("i want to kill myself", is_private=False, community="g1"))
+    await app.dispatcher.deliver_due()
+    ping, _ = sink.notices[-1]
+    claimed = await app.handle_moderator(mod_press(app, ping.buttons[0].payload))
+    assert not claimed.replies, "nothing may be posted into the public group"
+    # the person opens a private chat: the case follows them there
+    quiet = await app.handle(say("hi, it's me from the group"))
+    assert not quiet.replies
+    await app.dispatcher.deliver_due()
+    assert sink.notices[-1][0].kind is NoticeKind.RELAY
+    back = await app.handle_moderator(
+        ModeratorInbound(
+            platform="console", moderator="mod-1", moderator_name="MOD-1",
+            received_at=datetime.now(UTC), is_moderator=True, case_id=ping.case_id,
+            text="Hi, thanks for reaching out.",
+        )
+    )
+    assert back.replies[0].chat == say().chat
