@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -251,18 +249,11 @@ async def test_a_watched_group_at_high_risk(
         assert len(fake.sent_to(GROUP.id)) == 2  # exactly one answer in the group
 
 
-@pytest.mark.parametrize(
-    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
 async def test_restart_in_the_middle_of_a_claimed_case(
-    settings: Settings,
-    nlu: ScriptedNlu,
-    fake: FakeTelegramApi,
-    database: str,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
+    settings: Settings, nlu: ScriptedNlu, fake: FakeTelegramApi, db_url: str
 ) -> None:
-    url: Any = request.getfixturevalue("pg_url") if database == "postgres" else None
+    """SQLite file and PostgreSQL: the case, its topic and the claim outlive the process."""
+    url = db_url
     async with signpost(settings, nlu, fake, url) as app:
         ping, thread = await open_case(fake, nlu)
         claim, resolve, _ = buttons(ping)
