@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.config import Settings
 from bot.content import ContentPaths
@@ -83,10 +83,8 @@ class App:
                     await self.store.purge(retention.conversation_days, retention.case_days)
             except Exception:
                 log.exception("background pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(tick, 1.0))
-            except TimeoutError:
-                pass
 
     async def close(self) -> None:
         await self.store.close()

@@ -71,7 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    print(f"{_config_path(args)}: ok (platforms: {', '.join(settings.platforms_configured) or 'none'})")
+    platforms = ", ".join(settings.platforms_configured) or "none"
+    print(f"{_config_path(args)}: ok (platforms: {platforms})")
     return 0
 
 
@@ -113,11 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Signpost: a crisis-signposting chat bot (coping support, helplines, "
         "moderator hand-off).",
     )
-    parser.add_argument("--config", help="path to config.yml (default: $SIGNPOST_CONFIG or the bundled one)")
+    parser.add_argument(
+        "--config", help="path to config.yml (default: $SIGNPOST_CONFIG or the bundled one)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = sub.add_parser("run", help="start the bot: Telegram/Discord with tokens, else a terminal chat")
+    run = sub.add_parser(
+        "run", help="start the bot: Telegram/Discord with tokens, else a terminal chat"
+    )
     run.add_argument("--region", type=_region_arg, help="region for the terminal chat (e.g. GB)")
     run.set_defaults(handler=cmd_run)
 

@@ -149,8 +149,9 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
             raise ConfigError(f"{label}: the top level must be a mapping of keys")
         data = loaded or {}
         leaked = _SECRET_KEYS & set(data) | (
-            {"telegram.token"} if isinstance(data.get("telegram"), dict)
-            and "token" in data["telegram"] else set()
+            {"telegram.token"}
+            if isinstance(data.get("telegram"), dict) and "token" in data["telegram"]
+            else set()
         )
         if leaked:
             raise ConfigError(
@@ -160,7 +161,7 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         if name in _ENV_SECRETS:
             _set(data, _ENV_SECRETS[name], _env_value(value) if "ID" in name else value)
         elif name.startswith(_PREFIX) and name != "SIGNPOST_SECRET_KEY":
-            keys = tuple(part.lower() for part in name[len(_PREFIX):].split("__"))
+            keys = tuple(part.lower() for part in name[len(_PREFIX) :].split("__"))
             if keys[0] in Settings.model_fields and keys[0] not in _SECRET_KEYS:
                 _set(data, keys, _env_value(value))
     try:

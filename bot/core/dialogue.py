@@ -149,14 +149,20 @@ class Dialogue:
         block = self.signposts.block(region, now)
         emergency = self.signposts.emergency(region)
         key = "crisis.critical" if risk >= RiskLevel.CRITICAL else "crisis.high"
-        extra = (block,) if risk < RiskLevel.CRITICAL else (self.texts.get("crisis.lines_intro"), block)
+        extra = (
+            (block,) if risk < RiskLevel.CRITICAL else (self.texts.get("crisis.lines_intro"), block)
+        )
         buttons = [self.c.button("buttons.human", "/human")]
         if risk >= RiskLevel.CRITICAL:
             buttons.insert(0, self.c.button("buttons.safe", "/safe"))
         if region is None:
             buttons.append(self.c.button("buttons.region", "/region"))
         first = self.c.reply(
-            inbound.chat, key, extra=extra, buttons=tuple(buttons), kind=ReplyKind.CRISIS,
+            inbound.chat,
+            key,
+            extra=extra,
+            buttons=tuple(buttons),
+            kind=ReplyKind.CRISIS,
             emergency=emergency,
         )
         return [first, self.c.reply(inbound.chat, "crisis.next_step", kind=ReplyKind.CRISIS)]
@@ -225,20 +231,34 @@ class Dialogue:
         if first.risk >= RiskLevel.HIGH:
             try:
                 await self.cases.open(
-                    conversation_key=key, user=inbound.user, chat=inbound.chat, risk=first.risk,
-                    text=text, region=group.default_region if group else None,
-                    community=community, kind="risk", in_group=True,
+                    conversation_key=key,
+                    user=inbound.user,
+                    chat=inbound.chat,
+                    risk=first.risk,
+                    text=text,
+                    region=group.default_region if group else None,
+                    community=community,
+                    kind="risk",
+                    in_group=True,
                 )
             except Exception:
                 log.exception("opening a group case failed")
             button = self.c.button("buttons.private", "/start", private=True)
-            return Outcome(replies=(self.c.reply(inbound.chat, "group.concern", buttons=(button,)),))
+            return Outcome(
+                replies=(self.c.reply(inbound.chat, "group.concern", buttons=(button,)),)
+            )
         if first.intent == "harassment":
             try:
                 await self.cases.open(
-                    conversation_key=key, user=inbound.user, chat=inbound.chat,
-                    risk=RiskLevel.NONE, text=text, region=None, community=community,
-                    kind="moderation", in_group=True,
+                    conversation_key=key,
+                    user=inbound.user,
+                    chat=inbound.chat,
+                    risk=RiskLevel.NONE,
+                    text=text,
+                    region=None,
+                    community=community,
+                    kind="moderation",
+                    in_group=True,
                 )
             except Exception:
                 log.exception("opening a moderation flag failed")
@@ -251,7 +271,8 @@ class Dialogue:
         if first.risk >= RiskLevel.MEDIUM or (command and command[0] == "helplines"):
             return [
                 self.c.reply(
-                    inbound.chat, "support.medium",
+                    inbound.chat,
+                    "support.medium",
                     extra=(self.signposts.block(region, inbound.received_at),),
                 )
             ]
@@ -402,7 +423,9 @@ class Dialogue:
         block = self.signposts.block(region, turn.inbound.received_at)
         return [
             self.c.reply(
-                turn.chat, "third_party", extra=(block,),
+                turn.chat,
+                "third_party",
+                extra=(block,),
                 emergency=self.signposts.emergency(region),
                 buttons=(self.c.button("buttons.region", "/region"),),
             )
@@ -413,7 +436,9 @@ class Dialogue:
         block = self.signposts.block(region, turn.inbound.received_at)
         replies = [
             self.c.reply(
-                turn.chat, "crisis.lines_intro", extra=(block,),
+                turn.chat,
+                "crisis.lines_intro",
+                extra=(block,),
                 buttons=(self.c.button("buttons.region", "/region"),),
             )
         ]
@@ -427,7 +452,9 @@ class Dialogue:
             self.c.label_button(label, f"/regions {key}")
             for key, label in self.signposts.continents()
         )
-        return [self.c.reply(turn.chat, "region.unknown" if unknown else "region.ask", buttons=buttons)]
+        return [
+            self.c.reply(turn.chat, "region.unknown" if unknown else "region.ask", buttons=buttons)
+        ]
 
     def _country_picker(self, turn: _Turn, continent: str) -> list[Reply]:
         countries = self.signposts.countries(continent)
@@ -474,9 +501,9 @@ class Dialogue:
             return [self.c.reply(turn.chat, "exercise.none_running", buttons=self.c.menu())]
         assert key is not None
         word = turn.text.lower().strip(" .!") if turn.text else "next"
-        if word not in NEXT_WORDS and turn.assessment.intent not in ("affirm",):
-            if turn.assessment.intent == "out_of_scope" or len(word.split()) > 3:
-                return [self.c.reply(turn.chat, "exercise.hint")]
+        moving_on = word in NEXT_WORDS or turn.assessment.intent == "affirm"
+        if not moving_on and (turn.assessment.intent == "out_of_scope" or len(word.split()) > 3):
+            return [self.c.reply(turn.chat, "exercise.hint")]
         step = turn.state.exercise_step + 1
         if step >= len(self.exercises[key].steps):
             turn.state = replace(turn.state, exercise=None, exercise_step=0, pending="feeling")
@@ -491,9 +518,13 @@ class Dialogue:
             region = self._region_guess(turn.inbound, turn.state)
             block = self.signposts.block(region, turn.inbound.received_at)
             buttons = (self.c.button("buttons.human", "/human"),)
-            return [self.c.reply(turn.chat, "support.feeling_worse", extra=(block,), buttons=buttons)]
+            return [
+                self.c.reply(turn.chat, "support.feeling_worse", extra=(block,), buttons=buttons)
+            ]
         if how == "same":
-            return [self.c.reply(turn.chat, "support.feeling_same", buttons=self._exercise_buttons())]
+            return [
+                self.c.reply(turn.chat, "support.feeling_same", buttons=self._exercise_buttons())
+            ]
         return [self.c.reply(turn.chat, "support.feeling_better")]
 
     def _stop(self, turn: _Turn) -> list[Reply]:
@@ -538,7 +569,9 @@ class Dialogue:
         pending = turn.state.pending or ""
         turn.state = replace(turn.state, pending=None)
         if pending == "forget":
-            return await self._forget(turn) if yes else [self.c.reply(turn.chat, "forget.cancelled")]
+            return (
+                await self._forget(turn) if yes else [self.c.reply(turn.chat, "forget.cancelled")]
+            )
         if not yes:
             return [self.c.reply(turn.chat, "menu_prompt", buttons=self.c.menu())]
         if pending.startswith("exercise:") and pending[9:] in self.exercises:
@@ -576,5 +609,3 @@ class _Turn:
 
 def _quiet() -> Assessment:
     return Assessment(RiskLevel.NONE, "command", 1.0, ("command",))
-
-

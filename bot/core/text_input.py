@@ -21,9 +21,7 @@ def clean(raw: str, limit: int) -> CleanText:
     truncated = len(raw) > limit
     head = raw[: limit * 2] if truncated else raw
     chars = [
-        ch
-        for ch in head
-        if ch in _KEEP or unicodedata.category(ch)[0] != "C" or ch == "\u200d"
+        ch for ch in head if ch in _KEEP or unicodedata.category(ch)[0] != "C" or ch == "\u200d"
     ]
     text = "".join(chars).strip()
     if len(text) > limit:

@@ -26,7 +26,9 @@ def _flatten(prefix: str, node: Any, out: dict[str, str | tuple[str, ...]], sour
     if isinstance(node, Mapping):
         for key, value in node.items():
             if not isinstance(key, str):
-                raise ResponsesError(f"{source}: key {key!r} under {prefix or '<root>'} is not text")
+                raise ResponsesError(
+                    f"{source}: key {key!r} under {prefix or '<root>'} is not text"
+                )
             _flatten(f"{prefix}.{key}" if prefix else key, value, out, source)
     elif isinstance(node, str):
         out[prefix] = node.strip()

@@ -191,7 +191,8 @@ class CaseService:
     async def _claim(self, case: CaseRow, event: ModeratorInbound) -> Outcome:
         now = utcnow()
         if case.status == "claimed":
-            return Outcome(ack=self.texts.get("moderators.ack.already_taken", moderator=case.moderator_name),
+            return Outcome(
+                ack=self.texts.get("moderators.ack.already_taken", moderator=case.moderator_name),
             )
         case.moderator, case.moderator_name = event.moderator, event.moderator_name
         notice = self._notice(case, NoticeKind.CLAIMED, "moderators.claimed")
@@ -212,9 +213,7 @@ class CaseService:
         replies: tuple[Reply, ...] = ()
         if case.chat_id is not None and case.kind == "risk":
             chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
-            replies = (
-                self.composer.reply(chat, "human.claimed", moderator=event.moderator_name),
-            )
+            replies = (self.composer.reply(chat, "human.claimed", moderator=event.moderator_name),)
         return Outcome(replies=replies, ack=self.texts.get("moderators.ack.claimed"))
 
     async def _close(
@@ -256,8 +255,7 @@ class CaseService:
         if not event.is_moderator:
             return Outcome()
         if case.status != "claimed" or case.moderator != event.moderator or case.chat_id is None:
-            return Outcome(ack=self.texts.get("moderators.ack.not_claimed_by_you")
-            )
+            return Outcome(ack=self.texts.get("moderators.ack.not_claimed_by_you"))
         chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
         text = (event.text or "")[:4000]
         relay = Reply(

@@ -9,6 +9,7 @@ idempotency key, so a retried ping is recognisable and never posted twice by a c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -26,7 +27,9 @@ MAX_BACKOFF = timedelta(minutes=5)
 
 
 def _buttons(buttons: tuple[Button, ...]) -> list[dict[str, object]]:
-    return [{"label": b.label, "payload": b.payload, "private": b.opens_private_chat} for b in buttons]
+    return [
+        {"label": b.label, "payload": b.payload, "private": b.opens_private_chat} for b in buttons
+    ]
 
 
 def notice_entry(notice: ModeratorNotice, now: datetime) -> OutboxRow:
@@ -144,7 +147,5 @@ class Dispatcher:
                 await self.deliver_due()
             except Exception:
                 log.exception("outbox dispatcher pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass

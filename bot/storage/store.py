@@ -7,9 +7,15 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import Result, delete, or_, select, update
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.core.risk import RiskLevel
 from bot.core.state import ConversationState
@@ -19,6 +25,11 @@ from bot.storage.models import CaseRow, ConversationRow, GroupRow, OutboxRow
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("open", "pinged", "claimed")
+
+
+def _count(result: Result[Any]) -> int:
+    """Rows touched by an UPDATE/DELETE (DML results are cursor results)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def utcnow() -> datetime:
@@ -101,15 +112,13 @@ class Store:
             )
             removed = 0
             if case_ids:
-                removed += (
+                removed += _count(
                     await s.execute(delete(OutboxRow).where(OutboxRow.case_id.in_(case_ids)))
-                ).rowcount or 0
-                removed += (
-                    await s.execute(delete(CaseRow).where(CaseRow.id.in_(case_ids)))
-                ).rowcount or 0
-            removed += (
+                )
+                removed += _count(await s.execute(delete(CaseRow).where(CaseRow.id.in_(case_ids))))
+            removed += _count(
                 await s.execute(delete(ConversationRow).where(ConversationRow.key == key))
-            ).rowcount or 0
+            )
             return removed
 
     # groups --------------------------------------------------------------------------------
@@ -160,7 +169,7 @@ class Store:
             guard = (CaseRow.id == case_id, CaseRow.status.in_(from_statuses))
             if changes:
                 result = await s.execute(update(CaseRow).where(*guard).values(**changes))
-                matched = bool(result.rowcount)
+                matched = bool(_count(result))
             else:
                 matched = (await s.scalar(select(CaseRow.id).where(*guard))) is not None
             if not matched:
@@ -278,8 +287,7 @@ class Store:
                 )
             )
             return {
-                "conversations": conv.rowcount or 0,
-                "cases": cases.rowcount or 0,
-                "outbox": out.rowcount or 0,
+                "conversations": _count(conv),
+                "cases": _count(cases),
+                "outbox": _count(out),
             }
-

@@ -1,0 +1,43 @@
+"""Run Signpost on the configured platforms until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.app import build
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+
+async def run_platforms(settings: Settings, platforms: list[str]) -> int:
+    if settings.secret_key is None:
+        raise ConfigError(
+            "environment: SIGNPOST_SECRET_KEY: required when a platform token is set "
+            "(it keeps pseudonymous ids and button signatures stable across restarts)"
+        )
+    unsupported = [p for p in platforms if p != "telegram"]
+    if unsupported:
+        print(
+            f"signpost: {', '.join(unsupported)} is not supported yet; ignoring its token",
+            file=sys.stderr,
+        )
+    if "telegram" not in platforms:
+        return 2
+    from bot.adapters.telegram import run_telegram
+
+    app = await build(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(run_telegram(app, settings.telegram, stop))
+            group.create_task(app.run_background(stop))
+    finally:
+        await app.close()
+    return 0
