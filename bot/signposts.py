@@ -58,7 +58,7 @@ class DirectorySignposts:
     def emergency(self, code: str | None) -> str:
         region = self._fresh().for_region(code)
         numbers = [number.number for number in region.emergency]
-        if region.is_fallback or not numbers:
+        if not numbers or (region.is_fallback and region.requested is None):
             return self.texts.get("emergency.local")
         if len(numbers) == 1:
             return numbers[0]

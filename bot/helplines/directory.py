@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.content import ContentPaths
 from bot.helplines.files import INTERNATIONAL_FILE, ParsedFile, data_files, parse_file
 from bot.helplines.regions import ContinentMap
 from bot.helplines.schema import (
@@ -85,12 +86,16 @@ class HelplineDirectory:
 
     @classmethod
     def load(cls, folder: Path) -> HelplineDirectory:
-        """Read every file in `folder` (continents from `folder/../continents.yml`).
+        """Read every file in `folder` (continents from `folder/../continents.yml`, else the
+        packaged `resources/continents.yml`).
 
         Broken files are logged and left out. Raises `HelplineDataError` only when not a single
         file could be used.
         """
-        directory = cls(folder, ContinentMap.load(folder.parent / "continents.yml"))
+        continents = folder.parent / "continents.yml"
+        if not continents.exists():  # a folder outside the checkout (tests, a data branch)
+            continents = ContentPaths.default().resources / "continents.yml"
+        directory = cls(folder, ContinentMap.load(continents))
         errors = directory.refresh()
         if not directory._regions and directory._international is None:
             detail = "; ".join(errors) or "no region files found"

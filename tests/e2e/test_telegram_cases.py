@@ -245,6 +245,17 @@ async def test_a_watched_group_at_high_risk(
         assert link["url"] == "https://t.me/signpost_test_bot?start=help"
         # and the moderators got a case
         await fake.wait_until(lambda: any("reply_markup" in p for p in fake.sent_to(MODS_ID)))
+        ping = fake.last_sent_message(MODS_ID)
+        assert "risk: high" in ping["text"]
+
+        # Alice follows the link: Telegram sends "/start help" in a new private chat
+        fake.send_text(fake.private_chat(ALICE), ALICE, "/start help")
+        await fake.wait_for_messages(ALICE.id, 1)
+        # a moderator claims: Alice hears it privately, the group hears nothing more
+        claim = buttons(ping)[0]
+        assert await press(fake, MOD, ping, claim) == app.texts.get("moderators.ack.claimed")
+        joined = app.texts.get("human.claimed", moderator="Mo")
+        await fake.wait_until(lambda: joined in texts_to(fake, ALICE.id))
         await asyncio.sleep(0.3)
         assert len(fake.sent_to(GROUP.id)) == 2  # exactly one answer in the group
 
