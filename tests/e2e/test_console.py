@@ -1,0 +1,117 @@
+"""The terminal chat and `signpost assess`, run as a person would: the real command, real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.content import ContentPaths
+from bot.core.texts import Texts
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXTS = Texts.load(ROOT / "responses")
+
+
+def signpost(args: list[str], stdin: bytes, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {
+        **os.environ,
+        "SIGNPOST_DATA_DIR": str(tmp_path),
+        "SIGNPOST_NLU__CACHE_DIR": os.environ.get(
+            "SIGNPOST_TEST_MODEL_CACHE", str(load_settings(ContentPaths.default().config).cache_dir)
+        ),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_piped_chat_welcomes_then_gives_uk_crisis_reply(tmp_path: Path) -> None:
+    done = signpost(["chat", "--region", "GB"], b"hi\nI want to die\n", tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    out = done.stdout.decode()
+    assert TEXTS.get("welcome") in out
+    assert TEXTS.get("privacy") in out
+    assert "999" in out  # the UK emergency number, from resources/helplines/GB.yml
+    assert "116 123" in out  # Samaritans, from the same file
+    assert TEXTS.lines("crisis.high")[0] in out
+    assert "Talk to a person" in out
+    assert out.index(TEXTS.get("welcome")) < out.index(TEXTS.lines("crisis.high")[0])
+
+
+@pytest.mark.slow
+def test_chat_survives_bad_input(tmp_path: Path) -> None:
+    lines = [b"", b"x" * 1_000_000, b"\xff\xfe\x00bad", b"\x1b[31mred\x07", "🙂🙂".encode(), b"1"]
+    done = signpost(["chat"], b"\n".join(lines) + b"\n", tmp_path)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.count(b"\n\n") >= len(lines)
+
+
+@pytest.mark.slow
+def test_assess_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
+    lines = [
+        b"",
+        b"x" * 1_000_000,
+        b"\xff\xfe invalid utf-8",
+        b"ctrl \x01\x02\x1b",
+        "😭😭😭".encode(),
+        b"i'm going to kill myself tonight",
+        b"this homework is killing me",
+    ]
+    done = signpost(["assess"], b"\n".join(lines) + b"\n", tmp_path)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(rows) == len(lines)
+    for row in rows:
+        assert set(row) == {"text", "risk", "intent", "confidence", "signals"}
+        assert row["risk"] in {"none", "low", "medium", "high", "critical"}
+        assert 0.0 <= row["confidence"] <= 1.0
+    assert rows[5]["risk"] == "critical"
+    assert rows[6]["risk"] == "none"
+
+
+def test_help_lists_every_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, check=False, timeout=60
+    )
+    out = done.stdout.decode()
+    for command in ("run", "chat", "assess", "nlu", "helplines", "config", "db", "purge"):
+        assert f"    {command}" in out, command
+
+
+def test_bad_config_exits_2_with_file_key_and_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yml"
+    bad.write_text("escalation:\n  reping_after_minutes: soon\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(bad), "config", "check"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert str(bad) in err and "escalation.reping_after_minutes" in err
+
+
+def test_secret_in_config_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yml"
+    bad.write_text("telegram:\n  token: '123:abc'\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(bad), "config", "check"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "telegram.token" in done.stderr.decode()
