@@ -57,6 +57,14 @@ def test_other_text_is_not_a_region(typed: str) -> None:
     assert resolve_region(typed, CODES) is None
 
 
+def test_everyday_words_are_not_read_as_country_codes() -> None:
+    assert resolve_region("no", CODES) is None  # an answer, not Norway
+    assert resolve_region("it", CODES) is None
+    assert resolve_region("NO", CODES) == "NO"
+    assert resolve_region("Norway", CODES) == "NO"
+    assert resolve_region("in", CODES) is None
+
+
 @pytest.mark.parametrize(
     ("locale", "expected"),
     [
