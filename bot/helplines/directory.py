@@ -95,7 +95,12 @@ class HelplineDirectory:
         continents = folder.parent / "continents.yml"
         if not continents.exists():  # a folder outside the checkout (tests, a data branch)
             continents = ContentPaths.default().resources / "continents.yml"
-        directory = cls(folder, ContinentMap.load(continents))
+        try:
+            continent_map = ContinentMap.load(continents)
+        except (ValueError, OSError):  # the picker degrades to "other"; helplines still load
+            log.exception("continents file unusable: %s", continents)
+            continent_map = ContinentMap({})
+        directory = cls(folder, continent_map)
         errors = directory.refresh()
         if not directory._regions and directory._international is None:
             detail = "; ".join(errors) or "no region files found"
@@ -115,7 +120,12 @@ class HelplineDirectory:
             if stamp is None or self._stamps.get(path) == stamp:
                 continue
             self._stamps[path] = stamp  # a broken file is reported once, not every refresh
-            parsed = parse_file(path)
+            try:
+                parsed = parse_file(path)
+            except Exception as exc:  # a bug must not take the other regions down with it
+                log.exception("helpline file could not be read: %s", path)
+                errors.append(f"{path}: error: unexpected failure: {exc!r}")
+                continue
             if parsed.model is None:
                 kept = "keeping the last good data" if self._has(path) else "not loaded"
                 for issue in parsed.issues:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.helplines.yamlsafe import LoadedYaml, Loc
 
@@ -55,8 +56,7 @@ def from_validation_error(loaded: LoadedYaml, error: ValidationError) -> list[Is
     return issues
 
 
-def _explain(detail: object) -> str:
-    assert isinstance(detail, dict)
+def _explain(detail: ErrorDetails) -> str:
     kind, message, value = detail["type"], str(detail["msg"]), detail.get("input")
     if kind == "extra_forbidden":
         return "unknown field (see resources/helplines/README.md for the format)"

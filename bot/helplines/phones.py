@@ -89,7 +89,7 @@ def check_service_number(dial: str, country: str, short_codes: ShortCodes) -> Nu
     try:
         parsed = phonenumbers.parse(dial, country)
     except phonenumbers.NumberParseException as exc:
-        return NumberVerdict(dial, f"{dial} is not a phone number ({exc._msg})")
+        return NumberVerdict(dial, f"{dial} is not a phone number ({exc})")
     if phonenumbers.is_valid_number(parsed):
         return _owned_by(parsed, dial, country)
     if shortnumberinfo.is_possible_short_number_for_region(parsed, country):
@@ -106,7 +106,7 @@ def _check_international(dial: str, country: str, short_codes: ShortCodes) -> Nu
     try:
         parsed = phonenumbers.parse(dial, None)
     except phonenumbers.NumberParseException as exc:
-        return NumberVerdict(dial, f"{dial} is not a phone number ({exc._msg})")
+        return NumberVerdict(dial, f"{dial} is not a phone number ({exc})")
     if phonenumbers.is_valid_number(parsed):
         return _owned_by(parsed, dial, country)
     national = phonenumbers.national_significant_number(parsed)

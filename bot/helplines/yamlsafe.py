@@ -63,6 +63,8 @@ def load_yaml(path: Path) -> LoadedYaml:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlFileError(path, "not UTF-8 text") from exc
+    except OSError as exc:  # removed or replaced between stat and read
+        raise YamlFileError(path, f"cannot read: {exc.strerror}") from exc
     return load_yaml_text(text, path)
 
 
