@@ -109,8 +109,9 @@ def check_region(
 
 
 def check_international(
-    parsed: ParsedFile, response_keys: Collection[str] | None, today: date
+    parsed: ParsedFile, short_codes: ShortCodes, response_keys: Collection[str] | None, today: date
 ) -> list[Issue]:
+    """Directory freshness, advice keys that exist, hints that really are emergency numbers."""
     model, loaded = parsed.model, parsed.loaded
     assert isinstance(model, InternationalFile) and loaded is not None
     provenance = model.directory.provenance
@@ -120,6 +121,11 @@ def check_international(
             if key not in response_keys:
                 message = f"{key!r} is not a key in responses/ (see responses/en/helplines.yml)"
                 issues.append(issue_at(loaded, ("advice", index), message))
+    for number, countries in model.emergency_hints.items():
+        wrong = [c for c in countries if not is_emergency(number, c, short_codes)]
+        if wrong:
+            message = f"{number} is not an emergency number in {', '.join(wrong)} (phonenumbers)"
+            issues.append(issue_at(loaded, ("emergency_hints", number), message))
     if not model.emergency_hints:
         issues.append(
             issue_at(loaded, ("emergency_hints",), "no emergency numbers listed", Severity.WARNING)

@@ -66,7 +66,7 @@ def validate_path(path: Path, today: date, response_keys: Collection[str] | None
             issues.extend(found)
             uses.extend(numbers)
         elif each.model is not None:
-            issues.extend(check_international(each, response_keys, today))
+            issues.extend(check_international(each, short_codes, response_keys, today))
     issues.extend(check_across(parsed, uses))
     regions = [each.model for each in parsed if isinstance(each.model, RegionFile)]
     services = sum(len(model.services) for model in regions)

@@ -258,6 +258,14 @@ def test_international_advice_keys_must_exist_in_responses(tmp_path: Path) -> No
     assert issue.field == "advice[0]" and "'helplines.nope'" in issue.message
 
 
+def test_emergency_hint_that_is_not_an_emergency_number(tmp_path: Path) -> None:
+    folder = copy_good(tmp_path)
+    edit(folder / "_international.yml", '"999": [GB, MY]', '"999": [GB, MY, US]')
+    issue = only_error(run(folder))
+    assert issue.message == "999 is not an emergency number in US (phonenumbers)"
+    assert issue.line == line_of(folder / "_international.yml", '"999"')
+
+
 def test_summary_counts_errors_when_there_are_any(tmp_path: Path) -> None:
     folder = copy_good(tmp_path)
     edit(folder / "GB.yml", "timezone: Europe/London", "timezone: Mars/Olympus")
