@@ -44,9 +44,9 @@ class RegionHelplines:
     """Everything needed to show helplines for one region (or the international fallback).
 
     `requested` is the code that was asked for; with `is_fallback` it tells which country had no
-    file, and `emergency` then holds the emergency numbers known to apply there (or the most
-    common ones when the country is unknown). `replacements` maps the id named in a suspended
-    service's `replaced_by` to that service, wherever it is filed.
+    file, and `emergency` then holds the emergency numbers known to apply there or, with
+    `emergency_is_local=False`, the most common ones. `replacements` maps the id named in a
+    suspended service's `replaced_by` to that service, wherever it is filed.
     """
 
     code: str
@@ -58,6 +58,7 @@ class RegionHelplines:
     is_fallback: bool = False
     requested: str | None = None
     replacements: Mapping[str, Service] = field(default_factory=dict)
+    emergency_is_local: bool = True  # False: common numbers, not known to work in `requested`
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +230,7 @@ class HelplineDirectory:
         hints = intl.emergency_hints if intl else {}
         country = requested.split("-", 1)[0] if requested else None
         numbers = [number for number, where in hints.items() if country in where]
+        is_local = bool(numbers)
         if not numbers:
             numbers = list(hints)
         return RegionHelplines(
@@ -240,4 +242,5 @@ class HelplineDirectory:
             advice=tuple(intl.advice) if intl else (),
             is_fallback=True,
             requested=requested,
+            emergency_is_local=is_local,
         )

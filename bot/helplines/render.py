@@ -174,7 +174,7 @@ def _render_fallback(region: RegionHelplines, texts: Texts) -> str:
         else texts.get("helplines.fallback.title_unknown")
     ]
     numbers = [number.number for number in region.emergency]
-    if numbers and country is not None:
+    if numbers and region.emergency_is_local:
         lines.append(texts.get("helplines.emergency", numbers=_either(texts, numbers)))
     elif numbers:
         lines.append(texts.get("helplines.fallback.emergency", numbers=_either(texts, numbers[:3])))

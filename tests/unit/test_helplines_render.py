@@ -138,6 +138,17 @@ def test_fallback_for_a_country_without_a_file(directory: HelplineDirectory, tex
     assert any("https://findahelpline.com/" in line for line in lines)
 
 
+def test_fallback_for_a_country_without_a_known_emergency_number(
+    directory: HelplineDirectory, texts: Texts
+) -> None:
+    lines = render(directory, texts, "JP", MONDAY_EVENING)
+    assert lines[0] == "I don't have a checked list of helplines for Japan yet."
+    assert lines[1] == (
+        "🚨 If your life is in danger now, call your local emergency number "
+        "(112, 911 or 999 in many places)."
+    )
+
+
 def test_fallback_without_any_country(directory: HelplineDirectory, texts: Texts) -> None:
     lines = render(directory, texts, None, MONDAY_EVENING)
     assert lines[0] == "I don't know which country you're in yet."
