@@ -82,21 +82,28 @@ def continents(
 ) -> dict[str, list[RegionSummary]]:
     """Group regions for the picker: continent id → regions sorted by name.
 
-    With `continent_map`, a country listed under two continents appears under both, and the
-    groups follow the file's order; regions with no continent go under "other".
+    Groups follow `resources/continents.yml` (or `continent_map`): its order, and a country
+    listed under two continents appears under both. Regions with no continent go under "other".
     """
-    groups: dict[str, list[RegionSummary]] = {}
-    if continent_map is not None:
-        groups = {key: [] for key in continent_map.groups}
+    mapping = continent_map if continent_map is not None else _packaged_continents()
+    groups: dict[str, list[RegionSummary]] = {key: [] for key in mapping.groups}
     for summary in summaries:
-        keys = continent_map.continents_of(summary.code) if continent_map else []
-        for key in keys or [summary.continent or OTHER]:
+        keys = mapping.continents_of(summary.code) or [summary.continent or OTHER]
+        for key in keys:
             groups.setdefault(key, []).append(summary)
     return {
         key: sorted(items, key=lambda item: normalise(item.name))
         for key, items in groups.items()
         if items
     }
+
+
+@cache
+def _packaged_continents() -> ContinentMap:
+    try:
+        return ContinentMap.load(ContentPaths.default().resources / "continents.yml")
+    except (ValueError, OSError):  # the picker still works, grouped under "other"
+        return ContinentMap({})
 
 
 @cache

@@ -90,10 +90,7 @@ def test_region_from_platform_locale(locale: str | None, expected: str | None) -
 def test_picker_groups_by_continent_sorted_by_name() -> None:
     directory = HelplineDirectory.load(GOOD)
     groups = continents(directory.regions())
-    assert list(groups) == ["europe", "north-america"] or list(groups) == [
-        "north-america",
-        "europe",
-    ]
+    assert list(groups) == ["europe", "north-america"]  # the order of continents.yml
     assert [s.code for s in groups["europe"]] == ["IE", "GB"]  # Ireland before United Kingdom
     assert [s.code for s in groups["north-america"]] == ["US-CA", "US"]
 
@@ -107,4 +104,4 @@ def test_picker_follows_the_continent_file_order_and_lists_double_homes() -> Non
 
 
 def test_regions_without_a_continent_go_under_other() -> None:
-    assert list(continents([RegionSummary("AQ", "Antarctica", None)])) == ["other"]
+    assert list(continents([RegionSummary("XK", "Kosovo", None)])) == ["other"]
