@@ -13,7 +13,13 @@ from datetime import date, timedelta
 
 from bot.helplines.files import ParsedFile
 from bot.helplines.issues import Issue, Severity, issue_at
-from bot.helplines.phones import ShortCodes, check_service_number, country_of, is_emergency
+from bot.helplines.phones import (
+    ShortCodes,
+    check_service_number,
+    country_of,
+    display_matches_dial,
+    is_emergency,
+)
 from bot.helplines.schema import InternationalFile, Provenance, RegionFile
 from bot.helplines.yamlsafe import LoadedYaml, Loc
 
@@ -63,10 +69,13 @@ def check_region(
     # emergency is reported once there, not again on its service.
     emergency_dials: set[str] = set()
     for index, number in enumerate(model.emergency):
+        loc: Loc = ("emergency", index, "dial")
+        if not display_matches_dial(number.number, number.dial, country):
+            message = f"number {number.number!r} does not show the number dialled ({number.dial})"
+            issues.append(issue_at(loaded, loc, message))
         if is_emergency(number.dial, country, short_codes):
             emergency_dials.add(number.dial)
             continue
-        loc: Loc = ("emergency", index, "dial")
         listed = short_codes.get(country, number.dial)
         if listed is not None:
             message = (
@@ -97,6 +106,11 @@ def check_region(
                 )
                 issues.append(issue_at(loaded, loc, message))
                 continue
+            if not display_matches_dial(contact.display, contact.dial, country):
+                message = (
+                    f"display {contact.display!r} does not show the number dialled ({contact.dial})"
+                )
+                issues.append(issue_at(loaded, loc, message))
             verdict = check_service_number(contact.dial, country, short_codes)
             if verdict.problem:
                 issues.append(issue_at(loaded, loc, verdict.problem))

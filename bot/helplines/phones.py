@@ -7,6 +7,7 @@ be listed in `short_codes.yml` with what it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,3 +134,22 @@ def _owned_by(parsed: phonenumbers.PhoneNumber, dial: str, country: str) -> Numb
         return NumberVerdict(key)
     owner = phonenumbers.region_code_for_number(parsed)
     return NumberVerdict(key, f"{dial} is a number in {owner}, not {country}")
+
+
+def display_matches_dial(display: str, dial: str, country: str) -> bool:
+    """Does the number people read show the digits the phone dials?
+
+    A typo in one of the two is the most dangerous kind: a tap dials a stranger. Displays with
+    no digits at all (a vanity number such as 800-SAKINA) are not checked.
+    """
+    shown = re.sub(r"\D", "", display)
+    if not shown:
+        return True
+    digits = dial.lstrip("+*#").rstrip("#")
+    if digits in shown:
+        return True
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(dial, country))
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(national) and national in shown

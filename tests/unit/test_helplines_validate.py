@@ -48,6 +48,7 @@ def test_short_code_forced_into_plus_country_code_form(tmp_path: Path) -> None:
 
 def test_number_filed_under_the_wrong_country(tmp_path: Path) -> None:
     folder = copy_good(tmp_path)
+    edit(folder / "GB.yml", '"0300 123 3011"', '"030 901820"')
     edit(folder / "GB.yml", 'dial: "03001233011"', 'dial: "+4930901820"')  # a Berlin number
     issue = only_error(run(folder))
     assert issue.message == "+4930901820 is a number in DE, not GB"
@@ -63,6 +64,7 @@ def test_a_toll_free_number_shared_by_the_calling_code_is_not_flagged(tmp_path: 
         .replace("region: US-CA", "region: CA")
         .replace("us-ca-warmline", "ca-warmline")
         .replace("8558457415", "18006686868")
+        .replace("(855) 845-7415", "1-800-668-6868")
     )
     assert errors(run(folder)) == []
 
@@ -97,8 +99,22 @@ def test_emergency_number_listed_as_a_service(tmp_path: Path) -> None:
 
 def test_short_code_missing_from_the_allow_list(tmp_path: Path) -> None:
     folder = copy_good(tmp_path)
-    edit(folder / "GB.yml", 'dial: "85258"', 'dial: "85259"')
+    edit(folder / "GB.yml", '"85258"', '"85259"', count=2)
     assert "add it to short_codes.yml" in only_error(run(folder)).message
+
+
+def test_display_and_dial_must_show_the_same_number(tmp_path: Path) -> None:
+    folder = copy_good(tmp_path)
+    edit(folder / "GB.yml", 'display: "116 123"', 'display: "116 132"')
+    issue = only_error(run(folder))
+    assert issue.message == "display '116 132' does not show the number dialled (116123)"
+    assert issue.field == "services[1].contacts[0].dial"
+
+
+def test_display_in_local_form_for_an_international_dial_is_fine(tmp_path: Path) -> None:
+    folder = copy_good(tmp_path)
+    edit(folder / "GB.yml", 'dial: "03001233011"', 'dial: "+443001233011"')
+    assert errors(run(folder)) == []
 
 
 def test_sms_keyword_on_a_phone_contact(tmp_path: Path) -> None:
