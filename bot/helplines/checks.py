@@ -28,6 +28,14 @@ FAIL_AFTER = timedelta(days=730)
 
 
 @dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The allowed `topics:` and `audiences:` words; empty sets mean "not checked"."""
+
+    topics: frozenset[str] = frozenset()
+    audiences: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class NumberUse:
     key: str
     is_short: bool
@@ -57,7 +65,7 @@ def check_freshness(
 
 
 def check_region(
-    parsed: ParsedFile, short_codes: ShortCodes, today: date
+    parsed: ParsedFile, short_codes: ShortCodes, today: date, vocabulary: Vocabulary = Vocabulary()
 ) -> tuple[list[Issue], list[NumberUse]]:
     """Per-file checks; also returns every dialable number for the cross-file duplicate check."""
     model, loaded = parsed.model, parsed.loaded
@@ -95,6 +103,16 @@ def check_region(
             message = f"service id {service.id!r} must start with {prefix!r}"
             issues.append(issue_at(loaded, (*base, "id"), message))
         issues.extend(check_freshness(loaded, (*base, "provenance"), service.provenance, today))
+        for kind, words, known in (
+            ("topics", service.topics, vocabulary.topics),
+            ("audiences", service.audiences, vocabulary.audiences),
+        ):
+            for w_index, word in enumerate(words):
+                if known and word not in known:
+                    message = f"{word!r} is not in vocabulary.yml ({kind}); filters will miss it"
+                    issues.append(
+                        issue_at(loaded, (*base, kind, w_index), message, Severity.WARNING)
+                    )
         for c_index, contact in enumerate(service.contacts):
             loc = (*base, "contacts", c_index, "dial")
             if not contact.is_dialable:

@@ -14,6 +14,7 @@ from bot.helplines.yamlsafe import LoadedYaml, YamlFileError, load_yaml
 
 INTERNATIONAL_FILE = "_international.yml"
 SHORT_CODES_FILE = "short_codes.yml"
+VOCABULARY_FILE = "vocabulary.yml"
 _REGION_STEM = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
@@ -38,7 +39,7 @@ def data_files(folder: Path) -> list[Path]:
 
 def stray_files(folder: Path) -> list[Issue]:
     """YAML files that look like data but will never be loaded (a typo in the name)."""
-    known = {*data_files(folder), folder / SHORT_CODES_FILE}
+    known = {*data_files(folder), folder / SHORT_CODES_FILE, folder / VOCABULARY_FILE}
     return [
         Issue(
             path,
