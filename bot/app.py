@@ -98,8 +98,10 @@ def load_nlu(settings: Settings, content: ContentPaths) -> NluEngine:
 
 def load_signposts(content: ContentPaths, texts: Texts) -> Signposts:
     from bot.helplines.directory import HelplineDirectory
+    from bot.helplines.regions import preload_names
     from bot.signposts import DirectorySignposts
 
+    preload_names()  # so the first person who types a country does not wait for the index
     return DirectorySignposts(HelplineDirectory.load(content.helplines), texts)
 
 

@@ -58,7 +58,7 @@ class DirectorySignposts:
     def emergency(self, code: str | None) -> str:
         region = self._fresh().for_region(code)
         numbers = [number.number for number in region.emergency]
-        if not numbers or (region.is_fallback and region.requested is None):
+        if not numbers or not region.emergency_is_local:
             return self.texts.get("emergency.local")
         if len(numbers) == 1:
             return numbers[0]
