@@ -342,16 +342,17 @@ class FakeTelegramApi:
         return sum(1 for u in self._state.updates if u["update_id"] >= self._state.confirmed_offset)
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until `predicate()` holds (checked whenever the bot calls the API)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        """Wait until `predicate()` holds: checked whenever the bot calls the API, and a few
+        times a second for conditions outside the fake (a process that exited)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while not predicate():
-            if not await self._wait_change(deadline):
-                if predicate():
-                    return
+            if loop.time() >= deadline:
                 raise TimeoutError(
                     "condition not met; last calls: "
                     + ", ".join(c.method for c in self.calls[-30:])
                 )
+            await self._wait_change(min(deadline, loop.time() + 0.25))
 
     async def wait_for_messages(
         self, chat_id: int, count: int, timeout: float = 10.0, thread_id: int | None = None
