@@ -14,15 +14,19 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
     Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.adapters.telegram_send import (
@@ -354,6 +358,7 @@ async def run_telegram(
                 bootstrap_retries=3,
                 error_callback=_log_polling_error,
             )
+        await _publish_commands(bot, app.texts, sender)
         log.info("telegram: running (%s)", settings.mode)
         await stop.wait()
     finally:
@@ -362,6 +367,27 @@ async def run_telegram(
         if application.running:
             await application.stop()
         await application.shutdown()
+
+
+async def _publish_commands(bot: Bot, texts: Texts, sender: TelegramSender) -> None:
+    """The command menu beside the message box: every command for private chats, the opt-in
+    switch for group admins. Descriptions live in responses/; a failure only costs the menu."""
+    menus = (
+        ("telegram.commands.private.", BotCommandScopeAllPrivateChats()),
+        ("telegram.commands.admins.", BotCommandScopeAllChatAdministrators()),
+    )
+    for prefix, scope in menus:
+        commands = [
+            BotCommand(key.removeprefix(prefix), texts.get(key))
+            for key in texts.entries
+            if key.startswith(prefix)
+        ]
+        if not commands:
+            continue
+        try:
+            await sender.call(partial(bot.set_my_commands, commands, scope=scope))
+        except TelegramError as exc:
+            log.warning("telegram: could not publish the command menu: %s", type(exc).__name__)
 
 
 def _log_polling_error(error: Exception) -> None:

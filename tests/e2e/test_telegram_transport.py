@@ -88,6 +88,12 @@ async def test_private_text_reaches_the_core_pseudonymised_and_the_reply_comes_b
     assert inbound.chat == ChatRef("telegram", str(ALICE.id))
     assert inbound.locale_hint == "de"
     assert str(ALICE.id) not in inbound.user and len(inbound.user) == 32
+    # the command menu was published: everything for private chats, the switch for admins
+    menus = {
+        c.params["scope"]["type"]: c.params["commands"] for c in fake.calls_of("setMyCommands")
+    }
+    assert {c["command"] for c in menus["all_private_chats"]} >= {"start", "help", "forget"}
+    assert [c["command"] for c in menus["all_chat_administrators"]] == ["signpost_watch"]
 
 
 async def test_stickers_photos_and_voice_reach_the_core_as_attachments(
