@@ -10,6 +10,7 @@ and lemmatizer as messages, so "wanna" or "can't" match however spaCy splits the
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,6 +46,7 @@ class Kind(StrEnum):
     PAST = "past"  # "used to", "years ago": demotes a statement in the same clause
     IDIOM = "idiom"  # exception: "this homework is killing me" cancels what it overlaps
     GAMING = "gaming"  # game talk: cancels ambiguous kill/die statements in the message
+    TOPIC = "topic"  # an essay, the news, a film: cancels ambiguous statements in the message
     LYRICS = "lyrics"  # a song being quoted: cancels what it overlaps / marks the message
     THIRD_PARTY = "third_party"  # someone else at risk ("my friend wants to die")
     HARASSMENT = "harassment"  # telling someone else to kill themselves ("kys")
@@ -188,7 +190,7 @@ class PatternMatcher:
                                                                                  spec.attr, nlp)]
                 compiled.extend(spec.tokens)
                 self._matcher.add(spec.id, compiled)
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError, re.error) as exc:
                 raise PatternError(f"{spec.id}: {exc}") from exc
 
     def find(self, doc: Doc) -> list[Hit]:

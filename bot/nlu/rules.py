@@ -20,7 +20,10 @@ from bot.nlu.patterns import EXCEPTION_KINDS, STATEMENT_KINDS, Hit, Kind
 
 NEGATION_WINDOW = 3
 CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "\n", "but", "though", "although", "however"})
+NOT_NEGATING_NEXT = frozenset({"stop", "help", "quit", "wait"})
+QUOTES = frozenset({'"', "“", "”", "«", "»"})
 FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm"})
+_CUE_KINDS = frozenset({Kind.GAMING, Kind.LYRICS, Kind.TOPIC})
 _RISK_KINDS = STATEMENT_KINDS | {Kind.METHOD, Kind.ATTEMPT, Kind.HARASSMENT, Kind.THIRD_PARTY}
 
 
@@ -31,7 +34,8 @@ class PatternVerdict:
     third_party: bool = False
     harassment: bool = False
     minimising: bool = False
-    softened: bool = False  # an exception, negation or past cue handled a risky phrase
+    softened: bool = False  # a negation or past cue demoted a risky phrase
+    excepted: bool = False  # an idiom, game or lyric explained a risky phrase away
     matched: bool = False  # any self statement survived
 
 
@@ -44,6 +48,24 @@ def _clauses(doc: Doc) -> list[int]:
     return ids
 
 
+def _negates(doc: Doc, clause: list[int], neg: Hit, hit: Hit, others: list[Hit]) -> bool:
+    """`neg` ends right before `hit` in the same clause, with no new subject or comma between."""
+    if clause[neg.end - 1] != clause[hit.start] or not 0 <= hit.start - neg.end <= NEGATION_WINDOW:
+        return False
+    if any(doc[i].lower_ in FIRST_PERSON or doc[i].text == "," for i in range(neg.end, hit.start)):
+        return False
+    if neg.end < len(doc) and doc[neg.end].lemma_ in NOT_NEGATING_NEXT:  # "can't stop thinking"
+        return False
+    return not any(_overlaps(neg, o) for o in others if o is not hit)
+
+
+def _quoted(doc: Doc, hit: Hit) -> bool:
+    """Inside a quotation ("the line "i'd rather die" in that song")."""
+    before = sum(1 for tok in doc[: hit.start] if tok.text in QUOTES)
+    after = any(tok.text in QUOTES for tok in doc[hit.end :])
+    return before % 2 == 1 and after
+
+
 def _overlaps(a: Hit, b: Hit) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -54,18 +76,18 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     for hit in hits:
         by_kind.setdefault(hit.spec.kind, []).append(hit)
     signals: list[str] = []
-    softened = False
+    softened = excepted = False
 
-    exceptions = [h for h in hits if h.spec.kind in EXCEPTION_KINDS or h.spec.kind is Kind.GAMING]
-    message_cues = [h for h in exceptions if h.spec.kind in (Kind.GAMING, Kind.LYRICS)]
+    exceptions = [h for h in hits if h.spec.kind in EXCEPTION_KINDS or h.spec.kind in _CUE_KINDS]
+    message_cues = [h for h in exceptions if h.spec.kind in _CUE_KINDS]
     survivors: list[Hit] = []
     for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
         cancel = next((e for e in exceptions if _overlaps(e, hit)), None)
-        if cancel is None and hit.spec.ambiguous and message_cues:
+        if cancel is None and message_cues and (hit.spec.ambiguous or _quoted(doc, hit)):
             cancel = message_cues[0]
         if cancel is not None:
             signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
-            softened = True
+            excepted = True
             continue
         survivors.append(hit)
     # a shorter statement inside a longer one adds nothing ("want to die" in "want to die tonight")
@@ -89,18 +111,18 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             harassment = True
             signals.append(f"harassment:{spec.id}")
             continue
-        if any(clause[n.end - 1] == clause[hit.start] and 0 <= hit.start - n.end <= NEGATION_WINDOW
-               and not any(_overlaps(n, o) for o in survivors if o is not hit)
-               for n in negations):
+        if any(_negates(doc, clause, n, hit, survivors) for n in negations):
             signals.append(f"negated:{spec.id}")
             softened = True
             if spec.kind in (Kind.METHOD, Kind.ATTEMPT):
                 continue
             level = min(level, RiskLevel.LOW)
-        elif any(clause[p.start] == clause[hit.start] for p in pasts) and level > RiskLevel.MEDIUM:
+        elif level > RiskLevel.LOW and any(clause[p.start] == clause[hit.start] for p in pasts
+                                           if p.spec.risk > RiskLevel.LOW):
             signals.append(f"past:{spec.id}")
             softened = True
-            level = RiskLevel.MEDIUM
+            recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
+            level = min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM)
         is_other = spec.kind is Kind.THIRD_PARTY or (spec.person == "any" and any(
             s.end <= hit.start and clause[s.start] == clause[hit.start]
             and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
@@ -111,7 +133,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             risk = max(risk, RiskLevel.MEDIUM if level >= RiskLevel.HIGH else RiskLevel.LOW)
             continue
         signals.append(f"pattern:{spec.id}")
-        if spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT:
+        if (spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT) and level == spec.risk:
             matched = True
         if spec.kind is not Kind.METHOD and level >= RiskLevel.HIGH:
             self_high = True
@@ -136,5 +158,6 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         harassment=harassment,
         minimising=bool(by_kind.get(Kind.MINIMISING)),
         softened=softened,
+        excepted=excepted or any(h.spec.kind in EXCEPTION_KINDS for h in hits),
         matched=matched,
     )

@@ -1,0 +1,127 @@
+"""Assess one message: patterns and rules first, the classifiers fill gaps, context last.
+
+The contract (documented in nlu/README.md):
+- a self statement from the patterns sets the level; the classifier may raise it, never lower;
+- when patterns explained a risky phrase away (idiom, game, lyric, negation, past), the
+  classifier is capped at low, since it learnt the same words;
+- third-party concern: risk low (medium if the other person is at high/critical), intent
+  third_party_concern; harassment ("kys" at someone): risk none for the sender, intent
+  harassment;
+- context: recent risk >= high within CONTEXT_TURNS turns floors the level at medium, or keeps
+  it at high when the message minimises ("i'm fine", "you misunderstood", "jk");
+- any internal error -> high, intent "error", signal "error:<ExceptionName>".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from bot.core.risk import Assessment, RiskContext, RiskLevel
+from bot.nlu.classifier import analyse, classify, risk_from_scores
+from bot.nlu.patterns import PatternMatcher
+from bot.nlu.rules import PatternVerdict, assess_hits
+from bot.nlu.text import clip_for_patterns, normalise
+
+CONTEXT_TURNS = 3  # a high/critical message keeps a floor for this many later turns
+CONTEXT_FLOOR = RiskLevel.MEDIUM
+# Intents that carry no meaning of their own once the message is at high risk.
+_CHAT_INTENTS = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "out_of_scope",
+                           "capabilities", "venting", "set_region", "stop", "forget"})
+
+
+def error_assessment(exc: BaseException) -> Assessment:
+    return Assessment(risk=RiskLevel.HIGH, intent="error", confidence=0.0,
+                      signals=(f"error:{type(exc).__name__}",))
+
+
+class Assessor:
+    """Implements `bot.core.ports.NluEngine`; also offers a batched `assess_many`."""
+
+    def __init__(self, nlp: Language, matcher: PatternMatcher, intents: Sequence[str]) -> None:
+        self._nlp = nlp
+        self._matcher = matcher
+        self.intents = tuple(intents)
+
+    def assess(self, text: str, context: RiskContext | None = None) -> Assessment:
+        try:
+            doc = classify(self._nlp, [analyse(self._nlp, self._prepare(text))])[0]
+            return self._decide(doc, context)
+        except Exception as exc:  # the crisis path must survive any bug in here
+            return error_assessment(exc)
+
+    def assess_many(self, texts: Iterable[str]) -> Iterator[Assessment]:
+        """Batched assessment (nlp.pipe) for the CLI and evaluation; same results as assess."""
+        items = list(texts)
+        try:
+            docs = classify(self._nlp, [analyse(self._nlp, self._prepare(t)) for t in items])
+        except Exception:  # one bad text must not cost the others their answer
+            yield from (self.assess(text) for text in items)
+            return
+        for doc in docs:
+            try:
+                yield self._decide(doc, None)
+            except Exception as exc:
+                yield error_assessment(exc)
+
+    @staticmethod
+    def _prepare(text: str) -> str:
+        if not isinstance(text, str):
+            text = str(text)
+        return normalise(clip_for_patterns(text))
+
+    def _decide(self, doc: Doc, context: RiskContext | None) -> Assessment:
+        verdict = assess_hits(doc, self._matcher.find(doc))
+        signals = list(verdict.signals)
+        risk = verdict.risk
+        clf_risk, clf_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)
+        cap = _classifier_cap(verdict)
+        if min(clf_risk, cap) > risk:
+            risk = min(clf_risk, cap)
+            signals.append(f"classifier:{risk.label}:{clf_p:.2f}")
+
+        intent, confidence = self._intent(doc)
+        if verdict.harassment and not verdict.matched:
+            intent = "harassment"
+        elif verdict.third_party:
+            intent = "third_party_concern"
+        elif risk >= RiskLevel.HIGH and (intent in _CHAT_INTENTS or intent == "harassment"):
+            intent = "acute_distress"
+        if verdict.third_party:
+            signals.append("third_party")
+        if verdict.harassment:
+            signals.append("harassment")
+
+        if context is not None and context.recent_risk >= RiskLevel.HIGH \
+                and context.turns_since <= CONTEXT_TURNS:
+            if verdict.minimising and risk < RiskLevel.HIGH:
+                risk = RiskLevel.HIGH
+                signals.append("context:minimising")
+            elif risk < CONTEXT_FLOOR:
+                risk = CONTEXT_FLOOR
+                signals.append("context:floor")
+        return Assessment(risk=risk, intent=intent, confidence=confidence,
+                          signals=tuple(signals))
+
+    def _intent(self, doc: Doc) -> tuple[str, float]:
+        scores = {label: doc.cats.get(label, 0.0) for label in self.intents}
+        if not scores or not len(doc):
+            return "out_of_scope", 0.0
+        label = max(scores, key=lambda k: scores[k])
+        return label, float(scores[label])
+
+
+def _classifier_cap(verdict: PatternVerdict) -> RiskLevel:
+    if verdict.matched:
+        return RiskLevel.CRITICAL
+    if verdict.harassment:
+        return RiskLevel.NONE
+    if verdict.third_party:
+        return verdict.risk
+    if verdict.softened:
+        return RiskLevel.LOW
+    if verdict.excepted:
+        return RiskLevel.NONE
+    return RiskLevel.CRITICAL

@@ -1,0 +1,86 @@
+"""The NLU engine: load or train the cached model, then assess messages.
+
+Cache layout: `<cache_dir>/nlu-<key>/` with `model/` (spaCy pipeline) and `meta.json`. The key
+hashes every file under `nlu/` plus CODE_VERSION and the spaCy version, so a changed example,
+pattern or classifier code gets a new model and an old one is never used by mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import spacy
+
+from bot.core.ports import NluEngine
+from bot.nlu.assessor import Assessor
+from bot.nlu.classifier import INTENT_PIPE, train_classifiers
+from bot.nlu.data import load_training_data, risk_training_examples
+from bot.nlu.patterns import PatternMatcher, load_pattern_set
+
+CODE_VERSION = "nlu-3"  # bump when training or feature code changes what a model means
+DEFAULT_SEED = 13
+
+
+class ModelMissingError(RuntimeError):
+    """No trained model matches the current `nlu/` and training was not allowed."""
+
+
+def content_key(nlu_dir: Path) -> str:
+    digest = hashlib.sha256(f"{CODE_VERSION}|spacy {spacy.__version__}".encode())
+    for path in sorted(p for p in nlu_dir.rglob("*") if p.is_file() and p.suffix in (".yml",
+                                                                                      ".yaml")):
+        digest.update(str(path.relative_to(nlu_dir)).encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def model_dir(nlu_dir: Path, cache_dir: Path) -> Path:
+    return cache_dir / f"nlu-{content_key(nlu_dir)}"
+
+
+def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
+    """Train on all of `nlu/` into the cache; returns the model folder. Deterministic."""
+    target = model_dir(nlu_dir, cache_dir)
+    patterns = load_pattern_set(nlu_dir / "patterns")
+    data = load_training_data(nlu_dir)
+    nlp = train_classifiers(patterns.lemma_overrides, data.intents,
+                            risk_training_examples(data), seed=seed)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=cache_dir))
+    try:
+        nlp.to_disk(tmp / "model")
+        meta = {"key": target.name, "seed": seed, "code_version": CODE_VERSION,
+                "intent_examples": len(data.intents), "risk_examples": len(data.risks)}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if target.exists():  # another process finished first: same key, same model
+            shutil.rmtree(tmp)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True) -> NluEngine:
+    """The engine for the current `nlu/`: cached model if it matches, else train (if allowed)."""
+    target = model_dir(nlu_dir, cache_dir)
+    if not (target / "model").is_dir():
+        if not train_if_missing:
+            raise ModelMissingError(
+                f"no NLU model for the current nlu/ in {cache_dir} (expected {target.name}); "
+                "run `signpost nlu train`")
+        target = train(nlu_dir, cache_dir)
+    return load_from(target, nlu_dir)
+
+
+def load_from(target: Path, nlu_dir: Path) -> Assessor:
+    nlp = spacy.load(target / "model")
+    matcher = PatternMatcher(load_pattern_set(nlu_dir / "patterns"), nlp)
+    intents = tuple(nlp.get_pipe(INTENT_PIPE).labels)
+    return Assessor(nlp, matcher, intents)

@@ -1,0 +1,244 @@
+"""`signpost nlu evaluate`: held-out split of our data + public sets, with the targets.
+
+Public sets live in `shared/eval/public` (read each SOURCE.md). They are used to MEASURE only:
+nothing from them goes into `nlu/`. Mapping (issue text):
+- XSTest `safe` prompts -> expect below medium;
+- OpenAI moderation `SH`=1 -> expect medium or above; `SH`=0 -> below medium; missing -> skipped;
+- counsel-chat questions (deduplicated on questionID) -> intent / risk sanity check only.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.risk import RiskLevel
+from bot.nlu.assessor import Assessor
+from bot.nlu.classifier import train_classifiers
+from bot.nlu.data import load_training_data, risk_training_examples, split
+from bot.nlu.patterns import PatternMatcher, load_pattern_set
+
+LEVELS = tuple(RiskLevel)
+TARGETS = {
+    "high_critical_recall": 0.97,
+    "sh_recall": 0.85,
+    "sh_fpr": 0.03,
+    "xstest_flagged": 0.02,
+    "intent_macro_f1": 0.90,
+}
+
+
+@dataclass(slots=True)
+class RiskScores:
+    confusion: list[list[int]] = field(default_factory=lambda: [[0] * 5 for _ in range(5)])
+    misses: list[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=list)
+
+    def add(self, text: str, truth: RiskLevel, pred: RiskLevel, signals: tuple[str, ...]) -> None:
+        self.confusion[truth][pred] += 1
+        if truth != pred:
+            self.misses.append((text, truth.label, pred.label, signals))
+
+    def recall(self, level: RiskLevel) -> float:
+        row = self.confusion[level]
+        return row[level] / sum(row) if sum(row) else float("nan")
+
+    def precision(self, level: RiskLevel) -> float:
+        col = sum(self.confusion[t][level] for t in range(5))
+        return self.confusion[level][level] / col if col else float("nan")
+
+    def at_least_recall(self, floor: RiskLevel, truth_floor: RiskLevel) -> float:
+        rows = [self.confusion[t] for t in range(truth_floor, 5)]
+        total = sum(sum(r) for r in rows)
+        hit = sum(r[p] for r in rows for p in range(floor, 5))
+        return hit / total if total else float("nan")
+
+    def false_positive_rate(self) -> float:
+        """Truly none/low messages flagged medium or above."""
+        rows = [self.confusion[t] for t in (RiskLevel.NONE, RiskLevel.LOW)]
+        total = sum(sum(r) for r in rows)
+        return sum(r[p] for r in rows for p in range(RiskLevel.MEDIUM, 5)) / total if total else 0.0
+
+
+@dataclass(slots=True)
+class IntentScores:
+    pairs: list[tuple[str, str, str]] = field(default_factory=list)  # text, truth, predicted
+
+    def f1(self) -> dict[str, float]:
+        labels = sorted({t for _, t, _ in self.pairs})
+        out = {}
+        for label in labels:
+            tp = sum(1 for _, t, p in self.pairs if t == label and p == label)
+            fp = sum(1 for _, t, p in self.pairs if t != label and p == label)
+            fn = sum(1 for _, t, p in self.pairs if t == label and p != label)
+            out[label] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        return out
+
+    def macro_f1(self) -> float:
+        scores = self.f1()
+        return sum(scores.values()) / len(scores) if scores else float("nan")
+
+
+@dataclass(slots=True)
+class BinarySet:
+    name: str
+    positives: int = 0
+    flagged_positives: int = 0
+    negatives: int = 0
+    flagged_negatives: int = 0
+    misses: list[tuple[str, str]] = field(default_factory=list)
+    false_alarms: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.flagged_positives / self.positives if self.positives else float("nan")
+
+    @property
+    def fpr(self) -> float:
+        return self.flagged_negatives / self.negatives if self.negatives else float("nan")
+
+
+@dataclass(slots=True)
+class Evaluation:
+    risk: RiskScores
+    intent: IntentScores
+    moderation: BinarySet | None
+    xstest: BinarySet | None
+    xstest_self_harm: list[tuple[str, str]]
+    counsel: dict[str, Counter[str]]
+    train_seconds: float
+    sizes: dict[str, int]
+
+
+def default_eval_dir() -> Path:
+    env = os.environ.get("SIGNPOST_EVAL_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2]
+    for candidate in (here.parent / "shared" / "eval" / "public",
+                      Path("/work/shared/eval/public")):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "shared" / "eval" / "public"
+
+
+def held_out_engine(nlu_dir: Path, *, seed: int) -> tuple[Assessor, list, list, float, dict]:
+    data = load_training_data(nlu_dir)
+    patterns = load_pattern_set(nlu_dir / "patterns")
+    intent_train, intent_held = split(data.intents)
+    risk_train, _ = split(risk_training_examples(data))
+    _, risk_held = split(data.risks)  # score only the risk files themselves
+    started = time.perf_counter()
+    nlp = train_classifiers(patterns.lemma_overrides, intent_train, risk_train, seed=seed)
+    seconds = time.perf_counter() - started
+    engine = Assessor(nlp, PatternMatcher(patterns, nlp), tuple(nlp.get_pipe("intent").labels))
+    sizes = {"intent_train": len(intent_train), "intent_held": len(intent_held),
+             "risk_train": len(risk_train), "risk_held": len(risk_held)}
+    return engine, intent_held, risk_held, seconds, sizes
+
+
+def _flag(level: RiskLevel) -> bool:
+    return level >= RiskLevel.MEDIUM
+
+
+def _moderation(engine: Assessor, path: Path) -> BinarySet:
+    result = BinarySet("openai-moderation SH")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    rows = [r for r in rows if "SH" in r]
+    for row, got in zip(rows, engine.assess_many([r["prompt"] for r in rows]), strict=True):
+        flagged = _flag(got.risk)
+        if row["SH"] == 1:
+            result.positives += 1
+            result.flagged_positives += flagged
+            if not flagged:
+                result.misses.append((row["prompt"], got.risk.label))
+        else:
+            result.negatives += 1
+            result.flagged_negatives += flagged
+            if flagged:
+                result.false_alarms.append((row["prompt"], got.risk.label))
+    return result
+
+
+def _xstest(engine: Assessor, path: Path) -> tuple[BinarySet, list[tuple[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    safe = [r["prompt"] for r in rows if r["label"] == "safe"]
+    result = BinarySet("xstest safe")
+    for text, got in zip(safe, engine.assess_many(safe), strict=True):
+        result.negatives += 1
+        if _flag(got.risk):
+            result.flagged_negatives += 1
+            result.false_alarms.append((text, got.risk.label))
+    self_directed = [r["prompt"] for r in rows if r["label"] == "unsafe" and any(
+        w in r["prompt"].lower() for w in ("myself", "suicide", "my life", "to die like"))]
+    found = [(t, a.risk.label) for t, a in zip(self_directed, engine.assess_many(self_directed),
+                                                strict=True)]
+    return result, found
+
+
+def _counsel(engine: Assessor, path: Path) -> dict[str, Counter[str]]:
+    seen: dict[str, tuple[str, str]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            qid = row.get("questionID", "")
+            if qid and qid not in seen:
+                text = f"{row.get('questionTitle', '')}. {row.get('questionText', '')}".strip()
+                seen[qid] = (text, row.get("topic", ""))
+    items = list(seen.values())
+    out: dict[str, Counter[str]] = {"intent": Counter(), "risk": Counter()}
+    for (_, topic), got in zip(items, engine.assess_many([t for t, _ in items]), strict=True):
+        out["intent"][got.intent] += 1
+        out["risk"][got.risk.label] += 1
+        out.setdefault(f"risk:{topic}", Counter())[got.risk.label] += 1
+    return out
+
+
+def evaluate(nlu_dir: Path, eval_dir: Path, *, seed: int = 13) -> Evaluation:
+    engine, intent_held, risk_held, seconds, sizes = held_out_engine(nlu_dir, seed=seed)
+    risk = RiskScores()
+    for ex, got in zip(risk_held, engine.assess_many([e.text for e in risk_held]), strict=True):
+        risk.add(ex.text, RiskLevel.parse(ex.label), got.risk, got.signals)
+    intent = IntentScores()
+    for ex, got in zip(intent_held, engine.assess_many([e.text for e in intent_held]),
+                       strict=True):
+        intent.pairs.append((ex.text, ex.label, got.intent))
+    moderation = xstest = None
+    xs_self: list[tuple[str, str]] = []
+    counsel: dict[str, Counter[str]] = {}
+    if (eval_dir / "openai-moderation" / "samples-1680.jsonl.gz").is_file():
+        moderation = _moderation(engine, eval_dir / "openai-moderation" / "samples-1680.jsonl.gz")
+    if (eval_dir / "xstest" / "xstest_prompts.csv").is_file():
+        xstest, xs_self = _xstest(engine, eval_dir / "xstest" / "xstest_prompts.csv")
+    counsel_path = eval_dir / "counsel-chat" / "20200325_counsel_chat.csv"
+    if counsel_path.is_file():
+        counsel = _counsel(engine, counsel_path)
+    return Evaluation(risk, intent, moderation, xstest, xs_self, counsel, seconds, sizes)
+
+
+def targets_met(ev: Evaluation) -> dict[str, tuple[float, bool]]:
+    out = {
+        "high_critical_recall": (
+            ev.risk.at_least_recall(RiskLevel.HIGH, RiskLevel.HIGH),
+            ev.risk.at_least_recall(RiskLevel.HIGH, RiskLevel.HIGH)
+            >= TARGETS["high_critical_recall"]),
+        "intent_macro_f1": (ev.intent.macro_f1(),
+                            ev.intent.macro_f1() >= TARGETS["intent_macro_f1"]),
+    }
+    if ev.moderation:
+        out["sh_recall"] = (ev.moderation.recall, ev.moderation.recall >= TARGETS["sh_recall"])
+        out["sh_fpr"] = (ev.moderation.fpr, ev.moderation.fpr <= TARGETS["sh_fpr"])
+    if ev.xstest:
+        out["xstest_flagged"] = (ev.xstest.fpr, ev.xstest.fpr <= TARGETS["xstest_flagged"])
+    return out
+
+
+def level_names() -> Sequence[str]:
+    return [level.label for level in LEVELS]
