@@ -1,0 +1,130 @@
+"""Pattern layer alone (no trained model): what a person would notice if a rule broke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.risk import RiskLevel
+from bot.nlu.patterns import PatternError, PatternMatcher, load_pattern_set
+from bot.nlu.rules import PatternVerdict, assess_hits
+from bot.nlu.text import build_nlp, normalise
+
+PATTERNS = Path(__file__).resolve().parents[2] / "nlu" / "patterns"
+
+
+@pytest.fixture(scope="module")
+def judge():  # type: ignore[no-untyped-def]
+    pattern_set = load_pattern_set(PATTERNS)
+    nlp = build_nlp(pattern_set.lemma_overrides)
+    matcher = PatternMatcher(pattern_set, nlp)
+
+    def verdict(text: str) -> PatternVerdict:
+        doc = nlp(normalise(text))
+        return assess_hits(doc, matcher.find(doc))
+
+    verdict.matcher = matcher  # type: ignore[attr-defined]
+    verdict.nlp = nlp  # type: ignore[attr-defined]
+    verdict.specs = pattern_set.specs  # type: ignore[attr-defined]
+    return verdict
+
+
+def test_every_pattern_example_matches_and_counter_example_does_not(judge) -> None:  # type: ignore[no-untyped-def]
+    failures = []
+    for spec in judge.specs.values():
+        for text in spec.examples:
+            ids = {hit.spec.id for hit in judge.matcher.find(judge.nlp(normalise(text)))}
+            if spec.id not in ids:
+                failures.append(f"{spec.id} misses {text!r}")
+        for text in spec.counter_examples:
+            ids = {hit.spec.id for hit in judge.matcher.find(judge.nlp(normalise(text)))}
+            if spec.id in ids:
+                failures.append(f"{spec.id} wrongly matches {text!r}")
+    assert not failures, failures
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("i want to die", RiskLevel.HIGH),
+        ("kms", RiskLevel.HIGH),
+        ("i want to unalive myself", RiskLevel.HIGH),
+        ("sewerslide thoughts again", RiskLevel.HIGH),
+        ("everyone would be better off without me", RiskLevel.HIGH),
+        ("i wish i'd never been born", RiskLevel.HIGH),
+        ("I WANT TO K1LL MYSELF", RiskLevel.HIGH),
+        ("im gonna kms tonight", RiskLevel.CRITICAL),
+        ("i'm going to hang myself", RiskLevel.CRITICAL),
+        ("i already took all the pills", RiskLevel.CRITICAL),
+        ("i have the pills ready", RiskLevel.CRITICAL),
+        ("i cut myself last night", RiskLevel.HIGH),
+        ("me quiero morir", RiskLevel.HIGH),
+    ],
+)
+def test_risk_statements_are_caught(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
+    assert judge(text).risk == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this homework is killing me",
+        "i'd kill for a coffee",
+        "i'm dead tired",
+        "i died 5 times on this boss",
+        "kill the boss first",
+        "how can i kill a python process?",
+        "i killed myself with my own grenade in fortnite lol",
+        "i ran 5 kms today",
+        "what is suicide?",
+        "i'm dying to see that film",
+        "i want to dye my hair blue",
+        "mama just killed a man 🎵",
+    ],
+)
+def test_idioms_games_and_lyrics_are_not_risk(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert judge(text).risk == RiskLevel.NONE
+
+
+def test_negation_demotes_to_low(judge) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge("i would never kill myself")
+    assert verdict.risk == RiskLevel.LOW
+    assert any(s.startswith("negated:") for s in verdict.signals)
+
+
+def test_negation_does_not_cross_to_a_new_statement(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("i'm not ok i want to die").risk == RiskLevel.HIGH
+    assert judge("i don't want to live anymore").risk == RiskLevel.HIGH
+    assert judge("i can't stop thinking about killing myself").risk == RiskLevel.HIGH
+
+
+def test_distant_past_is_medium_and_recovery_low(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("i used to cut myself").risk == RiskLevel.MEDIUM
+    assert judge("i tried to kill myself years ago, i'm doing great now").risk <= RiskLevel.LOW
+
+
+def test_third_party_concern_is_not_the_senders_risk(judge) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge("my friend wants to kill herself")
+    assert verdict.third_party
+    assert verdict.risk == RiskLevel.MEDIUM
+    own = judge("my friend says i should talk to someone because i want to die")
+    assert own.risk >= RiskLevel.HIGH
+
+
+def test_kys_at_someone_else_is_harassment_but_kms_is_self(judge) -> None:  # type: ignore[no-untyped-def]
+    other = judge("kys noob")
+    assert other.harassment and other.risk == RiskLevel.NONE
+    self_ = judge("i should just kys honestly")
+    assert not self_.harassment and self_.risk >= RiskLevel.HIGH
+
+
+def test_minimising_is_recognised(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("you misunderstood, i'm fine").minimising
+    assert judge("jk").minimising
+
+
+def test_broken_pattern_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.yml").write_text("patterns:\n  - id: x\n    kind: nonsense\n", "utf-8")
+    with pytest.raises(PatternError, match="bad.yml"):
+        load_pattern_set(tmp_path)
