@@ -116,7 +116,7 @@ class Dialogue:
         if not turn.state.notice_shown and not turn.forgotten:
             notice = self.c.reply(inbound.chat, "welcome", "privacy")
             at_risk = assessment.risk >= RiskLevel.HIGH
-            replies = [*replies, notice] if at_risk or turn.welcomed else [notice, *replies]
+            replies = [*replies, notice] if at_risk else [notice, *replies]
             turn.state = replace(turn.state, notice_shown=True)
         if command is None:
             turn.state = turn.state.after_assessment(
@@ -316,7 +316,6 @@ class Dialogue:
         match a.intent:
             case "greet":
                 if not turn.state.notice_shown:
-                    turn.welcomed = True
                     return [self.c.reply(chat, "menu_prompt", buttons=self.c.menu())]
                 return [self.c.reply(chat, "greet_again", buttons=self.c.menu())]
             case "goodbye":
@@ -348,7 +347,6 @@ class Dialogue:
         chat = turn.chat
         match name:
             case "start":
-                turn.welcomed = True
                 turn.state = replace(turn.state, notice_shown=False)
                 return [self.c.reply(chat, "menu_prompt", buttons=self.c.menu())]
             case "help" | "menu":
@@ -584,7 +582,7 @@ class Dialogue:
 class _Turn:
     """The working state of one message being handled."""
 
-    __slots__ = ("assessment", "forgotten", "guess", "inbound", "state", "text", "welcomed")
+    __slots__ = ("assessment", "forgotten", "guess", "inbound", "state", "text")
 
     def __init__(
         self,
@@ -600,7 +598,6 @@ class _Turn:
         self.state = state
         self.guess = guess
         self.forgotten = False
-        self.welcomed = False
 
     @property
     def chat(self) -> ChatRef:
