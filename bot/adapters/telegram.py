@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
@@ -27,7 +27,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.adapters.telegram_send import (
     PLATFORM,
@@ -104,6 +104,38 @@ def attachment_kind(message: Message) -> str | None:
         if getattr(message, kind, None):
             return kind
     return None
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of one chat are handled in order; different chats concurrently.
+
+    With python-telegram-bot's default (one update at a time) a reply waiting out a 429 in one
+    chat would delay a crisis reply in every other chat.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else 0
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:  # forget idle chats so the table does not grow forever
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
 
 
 class MembershipCache:
@@ -313,6 +345,7 @@ def build_application(settings: TelegramSettings) -> Application[Any, Any, Any, 
         .base_url(settings.bot_api_url)
         .base_file_url(settings.file_api_url)
         .get_updates_read_timeout(settings.poll_timeout + 10)
+        .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
 
@@ -325,6 +358,8 @@ async def run_telegram(
     Registers a `TelegramNoticeSink` with the app, so the outbox can reach the moderators'
     group; cases are only opened for Telegram when `moderator_chat_id` is configured.
     """
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
     application = build_application(settings)
     # getMe at start-up: a Bot API hiccup should delay the bot, not stop it
     await with_retries(application.initialize, attempts=settings.send_attempts, backoff=backoff)

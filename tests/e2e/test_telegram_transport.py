@@ -270,3 +270,19 @@ async def test_webhook_mode_accepts_only_telegram(fake: FakeTelegramApi) -> None
         [sent] = await fake.wait_for_messages(chat.id, 1)
     assert sent["text"] == "echo: hello from the load balancer"
     assert [i.text for i in core.inbound] == ["hello from the load balancer"]
+
+
+async def test_a_rate_limited_chat_does_not_hold_up_other_chats(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore()
+    bob = FakeUser(id=43, first_name="Bob")
+    slow, other = fake.private_chat(ALICE), fake.private_chat(bob)
+    fake.fail("sendMessage", times=1, status=429, retry_after=2, chat_id=slow.id)
+    async with running_telegram(core, fake):
+        fake.send_text(slow, ALICE, "first")
+        fake.send_text(slow, ALICE, "second")
+        fake.send_text(other, bob, "i need help")
+        await fake.wait_for_messages(other.id, 1)
+        assert fake.sent_to(slow.id) == []  # Alice's reply is still waiting out the 429
+        sent = await fake.wait_for_messages(slow.id, 2)
+    # ...and one chat's messages are still answered in the order they were written
+    assert [m["text"] for m in sent] == ["echo: first", "echo: second"]

@@ -105,6 +105,7 @@ class _Failure:
     remaining: int
     status: int
     retry_after: int | None
+    chat_id: int | None = None  # only calls for this chat fail (Telegram limits per chat)
 
 
 @dataclass(slots=True)
@@ -187,22 +188,29 @@ class FakeTelegramApi:
     # ---- failures ----------------------------------------------------------------------------
 
     def fail(
-        self, method: str, times: int = 1, status: int = 429, retry_after: int | None = 1
+        self,
+        method: str,
+        times: int = 1,
+        status: int = 429,
+        retry_after: int | None = 1,
+        *,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` fail with `status` (429 carries retry_after)."""
+        """Make the next `times` calls of `method` (for `chat_id`, if given) fail with `status`;
+        a 429 carries `retry_after` as Telegram's does."""
         self._failures.setdefault(method, []).append(
-            _Failure(times, status, retry_after if status == 429 else None)
+            _Failure(times, status, retry_after if status == 429 else None, chat_id)
         )
 
-    def _take_failure(self, method: str) -> _Failure | None:
-        queue = self._failures.get(method)
-        if not queue:
-            return None
-        failure = queue[0]
-        failure.remaining -= 1
-        if failure.remaining <= 0:
-            queue.pop(0)
-        return failure
+    def _take_failure(self, method: str, params: JsonDict) -> _Failure | None:
+        queue = self._failures.get(method, [])
+        for failure in queue:
+            if failure.chat_id is None or failure.chat_id == params.get("chat_id"):
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    queue.remove(failure)
+                return failure
+        return None
 
     # ---- injecting updates -------------------------------------------------------------------
 
@@ -386,7 +394,7 @@ class FakeTelegramApi:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         params = await self._params(request)
-        failure = self._take_failure(method)
+        failure = self._take_failure(method, params)
         if failure is not None:
             self._record(method, params, ok=False)
             if failure.status == 429:
