@@ -81,7 +81,7 @@ class Settings(_Section):
 
     @property
     def cache_dir(self) -> Path:
-        return self.nlu.cache_dir or self.data_dir / "models"
+        return self.nlu.cache_dir or Path.home() / ".cache" / "signpost" / "models"
 
     @property
     def platforms_configured(self) -> list[str]:
@@ -164,6 +164,10 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
             keys = tuple(part.lower() for part in name[len(_PREFIX) :].split("__"))
             if keys[0] in Settings.model_fields and keys[0] not in _SECRET_KEYS:
                 _set(data, keys, _env_value(value))
+    cache = env.get("SIGNPOST_CACHE_DIR")
+    nlu = data.setdefault("nlu", {}) if isinstance(data.get("nlu", {}), dict) else None
+    if cache and nlu is not None and not nlu.get("cache_dir"):
+        nlu["cache_dir"] = str(Path(cache) / "models")  # the same place `signpost nlu train` uses
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
