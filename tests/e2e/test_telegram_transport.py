@@ -8,6 +8,7 @@ is replaced, so these tests pin the translation and transport without depending 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -286,3 +287,19 @@ async def test_a_rate_limited_chat_does_not_hold_up_other_chats(fake: FakeTelegr
         sent = await fake.wait_for_messages(slow.id, 2)
     # ...and one chat's messages are still answered in the order they were written
     assert [m["text"] for m in sent] == ["echo: first", "echo: second"]
+
+
+async def test_logs_hold_neither_the_token_nor_what_people_write(
+    fake: FakeTelegramApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot")
+    caplog.set_level(logging.INFO)
+    chat = fake.private_chat(ALICE)
+    fake.fail("sendMessage", times=1, status=500)
+    async with running_telegram(ScriptedCore(), fake):
+        fake.send_text(chat, ALICE, "my secret worry")
+        await fake.wait_for_messages(chat.id, 1)
+    assert caplog.records, "the adapter logs its life cycle"
+    assert fake.token not in caplog.text
+    assert fake.token.split(":")[1] not in caplog.text
+    assert "secret worry" not in caplog.text
