@@ -51,9 +51,11 @@ class Problem:
 
 
 def normalise(text: str) -> str:
-    """Key used to detect duplicates: case, spacing and edge punctuation do not make a new
-    sentence ("I want to die." and "i want to die" are the same training signal)."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """Key used to detect duplicates: case, spacing, edge punctuation and stretched letters do
+    not make a new sentence ("I want to die." / "i want to die", "heyyyy" / "heyy" are the same
+    training signal; the engine also collapses letters repeated 3+ times to two)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    folded = re.sub(r"([a-z])\1{2,}", r"\1\1", folded)
     folded = re.sub(r"\s+", " ", folded).strip()
     return folded.strip(" .,!?;:'\"…")
 
