@@ -84,13 +84,19 @@ def expected_label(path: Path, nlu_dir: Path) -> str | None:
     return None
 
 
-def parse_examples(block: object, path: Path, line: int) -> tuple[list[str], list[Problem]]:
+def parse_examples(
+    block: object, path: Path, line: int
+) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """(file line, text) for each example in a literal `examples: |` block."""
     problems: list[Problem] = []
     if not isinstance(block, str):
         return [], [Problem(path, line, "'examples' must be a literal block (examples: |)")]
-    texts: list[str] = []
+    texts: list[tuple[int, str]] = []
     for offset, raw in enumerate(block.splitlines()):
         if not raw.strip():
+            continue
+        if raw.strip() == "-":
+            problems.append(Problem(path, line + offset, "empty example"))
             continue
         if not raw.startswith("- "):
             problems.append(Problem(path, line + offset, f"example must start with '- ': {raw!r}"))
@@ -99,7 +105,7 @@ def parse_examples(block: object, path: Path, line: int) -> tuple[list[str], lis
         if not text:
             problems.append(Problem(path, line + offset, "empty example"))
             continue
-        texts.append(text)
+        texts.append((line + offset, text))
     return texts, problems
 
 
@@ -157,7 +163,7 @@ def check_file(path: Path, nlu_dir: Path, minimum: int) -> tuple[list[Example], 
                 problems.append(
                     Problem(path, line, f"{label}: {len(texts)} examples, need {minimum}")
                 )
-            examples.extend(Example(path, line + n, label, text) for n, text in enumerate(texts))
+            examples.extend(Example(path, at, label, text) for at, text in texts)
     return examples, problems
 
 
