@@ -27,6 +27,13 @@ from bot.nlu.text import clip_for_patterns, normalise
 
 CONTEXT_TURNS = 3  # a high/critical message keeps a floor for this many later turns
 CONTEXT_FLOOR = RiskLevel.MEDIUM
+# Without a pattern, the classifier alone does not flag a message whose intent is a plain request.
+NEUTRAL_INTENTS = frozenset({"helplines_request", "set_region", "capabilities", "out_of_scope",
+                             "greet", "thanks", "goodbye", "affirm", "deny", "stop", "forget",
+                             "mindfulness_request"})
+NEUTRAL_CONFIDENCE = 0.5
+LONG_MESSAGE_TOKENS = 80
+LONG_MESSAGE_CONFIDENCE = 0.7
 # Intents that carry no meaning of their own once the message is at high risk.
 _CHAT_INTENTS = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "out_of_scope",
                            "capabilities", "venting", "set_region", "stop", "forget"})
@@ -78,11 +85,15 @@ class Assessor:
         risk = verdict.risk
         clf_risk, clf_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)
         cap = _classifier_cap(verdict)
+        intent, confidence = self._intent(doc)
+        if not verdict.matched and intent in NEUTRAL_INTENTS and confidence >= NEUTRAL_CONFIDENCE:
+            cap = min(cap, RiskLevel.LOW)  # "what number do i call?" asks, it does not disclose
+        if len(doc) > LONG_MESSAGE_TOKENS and clf_p < LONG_MESSAGE_CONFIDENCE:
+            cap = min(cap, RiskLevel.LOW)  # trained on chat lines: less sure of long essays
         if min(clf_risk, cap) > risk:
             risk = min(clf_risk, cap)
             signals.append(f"classifier:{risk.label}:{clf_p:.2f}")
 
-        intent, confidence = self._intent(doc)
         if verdict.harassment and not verdict.matched:
             intent = "harassment"
         elif verdict.third_party:
