@@ -22,8 +22,10 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllPrivateChats,
+    Chat,
     Message,
     Update,
+    User,
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
@@ -199,11 +201,13 @@ class TelegramAdapter:
     async def _on_button(self, update: Update) -> None:
         query = update.callback_query
         assert query is not None
-        message = query.message
         user = query.from_user
         ack: str | None = None
-        if isinstance(message, Message) and query.data and not user.is_bot:
-            if message.chat.id == self._settings.moderator_chat_id:
+        # The pressed message may be "inaccessible" (old or deleted): its chat is still known,
+        # and that is all the translation needs.
+        chat = query.message.chat if query.message is not None else None
+        if chat is not None and query.data and not user.is_bot:
+            if chat.id == self._settings.moderator_chat_id:
                 outcome = await self._core.handle_moderator(
                     ModeratorInbound(
                         platform=PLATFORM,
@@ -216,9 +220,12 @@ class TelegramAdapter:
                 )
                 ack = outcome.ack
             else:
-                outcome = await self._core.handle(
-                    self._inbound(message, user.id, "", button=query.data)
+                message = query.message if isinstance(query.message, Message) else None
+                thread = message.message_thread_id if message and message.is_topic_message else None
+                inbound = self._inbound(
+                    chat, user, "", thread, datetime.now(UTC), button=query.data
                 )
+                outcome = await self._core.handle(inbound)
             await self._send_outcome(outcome)
         # Always answer: otherwise the button keeps spinning on the presser's screen.
         await self._sender.call(lambda: query.answer(ack))
@@ -234,30 +241,34 @@ class TelegramAdapter:
 
     def _inbound(
         self,
-        message: Message,
-        user_id: int,
+        chat: Chat,
+        user: User,
         text: str,
+        thread: int | None,
+        received_at: datetime,
         *,
         button: str | None = None,
         attachment: str | None = None,
     ) -> Inbound:
-        chat = message.chat
         private = chat.type == ChatType.PRIVATE
-        thread = message.message_thread_id if message.is_topic_message else None
-        sender = message.from_user
         return Inbound(
             chat=ChatRef(PLATFORM, str(chat.id), str(thread) if thread else None),
-            user=self._user_id(user_id),
+            user=self._user_id(user.id),
             text=text,
-            received_at=(message.edit_date or message.date)
-            if button is None
-            else datetime.now(UTC),
+            received_at=received_at,
             is_private=private,
-            locale_hint=sender.language_code if sender else None,
+            locale_hint=user.language_code,
             community=None if private else str(chat.id),
             button=button,
             attachment=attachment,
         )
+
+    def _message_inbound(
+        self, message: Message, user: User, text: str, attachment: str | None = None
+    ) -> Inbound:
+        thread = message.message_thread_id if message.is_topic_message else None
+        when = message.edit_date or message.date  # an edit is read as a new message, now
+        return self._inbound(message.chat, user, text, thread, when, attachment=attachment)
 
     async def _on_message(self, message: Message, *, edited: bool) -> None:
         user = message.from_user
@@ -274,14 +285,14 @@ class TelegramAdapter:
             if not text and kind is None:
                 return  # service messages (pinned, joined...) need no answer
             await self._send_outcome(
-                await self._core.handle(self._inbound(message, user.id, text, attachment=kind))
+                await self._core.handle(self._message_inbound(message, user, text, kind))
             )
         elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and text:
             if text.split(" ", 1)[0] == _WATCH_COMMAND:
                 await self._on_watch_command(message, user.id, text)
             else:
                 await self._send_outcome(
-                    await self._core.handle(self._inbound(message, user.id, text))
+                    await self._core.handle(self._message_inbound(message, user, text))
                 )
 
     async def _on_watch_command(self, message: Message, user_id: int, text: str) -> None:

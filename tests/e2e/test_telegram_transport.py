@@ -165,6 +165,19 @@ async def test_a_pressed_button_reaches_the_core_and_is_answered(fake: FakeTeleg
         await fake.wait_until(lambda: bool(fake.calls_of("answerCallbackQuery")))
         await fake.wait_for_messages(chat.id, 2)
     assert core.inbound[-1].button == "x:next|sig"
+    assert core.inbound[-1].locale_hint == "de"  # the presser's language, not the bot's
+
+
+async def test_a_button_under_an_inaccessible_message_still_works(fake: FakeTelegramApi) -> None:
+    core = ScriptedCore(buttons=(Button("Helplines", "x:h|sig"),))
+    chat = fake.private_chat(ALICE)
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "/help")
+        await fake.wait_for_messages(chat.id, 1)
+        fake.press_button(ALICE, fake.last_sent_message(chat.id), "x:h|sig", inaccessible=True)
+        sent = await fake.wait_for_messages(chat.id, 2)
+    assert sent[-1]["text"] == "echo: x:h|sig"
+    assert core.inbound[-1].chat == ChatRef("telegram", str(ALICE.id))
 
 
 async def test_only_group_admins_can_switch_watching(fake: FakeTelegramApi) -> None:

@@ -296,9 +296,16 @@ class FakeTelegramApi:
         self.push_update("message", msg)
         return msg
 
-    def press_button(self, user: FakeUser, message: JsonDict, data: str) -> str:
-        """`user` presses the button carrying `data` under `message`; returns the query id."""
+    def press_button(
+        self, user: FakeUser, message: JsonDict, data: str, *, inaccessible: bool = False
+    ) -> str:
+        """`user` presses the button carrying `data` under `message`; returns the query id.
+
+        `inaccessible`: Telegram no longer gives the bot the message (old or deleted), only
+        its chat and id, with date 0."""
         query_id = f"cbq-{next(self._callback_ids)}"
+        if inaccessible:
+            message = {"chat": message["chat"], "message_id": message["message_id"], "date": 0}
         self.push_update(
             "callback_query",
             {
