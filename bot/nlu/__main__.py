@@ -1,4 +1,4 @@
-"""`python -m bot.nlu nlu train|evaluate` / `python -m bot.nlu assess` before the main CLI exists."""
+"""`python -m bot.nlu nlu train|evaluate` and `python -m bot.nlu assess` (same as `signpost`)."""
 
 from __future__ import annotations
 

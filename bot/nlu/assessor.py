@@ -28,20 +28,37 @@ from bot.nlu.text import clip_for_patterns, normalise
 CONTEXT_TURNS = 3  # a high/critical message keeps a floor for this many later turns
 CONTEXT_FLOOR = RiskLevel.MEDIUM
 # Without a pattern, the classifier alone does not flag a message whose intent is a plain request.
-NEUTRAL_INTENTS = frozenset({"helplines_request", "set_region", "capabilities", "out_of_scope",
-                             "greet", "thanks", "goodbye", "affirm", "deny", "stop", "forget",
-                             "mindfulness_request"})
-NEUTRAL_CONFIDENCE = 0.5
+NEUTRAL_INTENTS = frozenset(
+    {"helplines_request", "set_region", "capabilities", "greet", "thanks", "mindfulness_request"}
+)
+NEUTRAL_CONFIDENCE = 0.6
 LONG_MESSAGE_TOKENS = 80
 LONG_MESSAGE_CONFIDENCE = 0.7
 # Intents that carry no meaning of their own once the message is at high risk.
-_CHAT_INTENTS = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "out_of_scope",
-                           "capabilities", "venting", "set_region", "stop", "forget"})
+_CHAT_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "out_of_scope",
+        "capabilities",
+        "venting",
+        "set_region",
+        "stop",
+        "forget",
+    }
+)
 
 
 def error_assessment(exc: BaseException) -> Assessment:
-    return Assessment(risk=RiskLevel.HIGH, intent="error", confidence=0.0,
-                      signals=(f"error:{type(exc).__name__}",))
+    return Assessment(
+        risk=RiskLevel.HIGH,
+        intent="error",
+        confidence=0.0,
+        signals=(f"error:{type(exc).__name__}",),
+    )
 
 
 class Assessor:
@@ -86,10 +103,22 @@ class Assessor:
         clf_risk, clf_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)
         cap = _classifier_cap(verdict)
         intent, confidence = self._intent(doc)
-        if not verdict.matched and intent in NEUTRAL_INTENTS and confidence >= NEUTRAL_CONFIDENCE:
-            cap = min(cap, RiskLevel.LOW)  # "what number do i call?" asks, it does not disclose
-        if len(doc) > LONG_MESSAGE_TOKENS and clf_p < LONG_MESSAGE_CONFIDENCE:
-            cap = min(cap, RiskLevel.LOW)  # trained on chat lines: less sure of long essays
+        if (
+            not verdict.matched
+            and clf_risk <= RiskLevel.MEDIUM
+            and intent in NEUTRAL_INTENTS
+            and confidence >= NEUTRAL_CONFIDENCE
+            and cap > RiskLevel.LOW
+        ):
+            cap = RiskLevel.LOW  # "what number do i call?" asks, it does not disclose
+            signals.append("capped:request")
+        if (
+            len(doc) > LONG_MESSAGE_TOKENS
+            and clf_p < LONG_MESSAGE_CONFIDENCE
+            and cap > RiskLevel.LOW
+        ):
+            cap = RiskLevel.LOW  # trained on chat lines: less sure of long essays
+            signals.append("capped:long")
         if min(clf_risk, cap) > risk:
             risk = min(clf_risk, cap)
             signals.append(f"classifier:{risk.label}:{clf_p:.2f}")
@@ -105,16 +134,18 @@ class Assessor:
         if verdict.harassment:
             signals.append("harassment")
 
-        if context is not None and context.recent_risk >= RiskLevel.HIGH \
-                and context.turns_since <= CONTEXT_TURNS:
+        if (
+            context is not None
+            and context.recent_risk >= RiskLevel.HIGH
+            and context.turns_since <= CONTEXT_TURNS
+        ):
             if verdict.minimising and risk < RiskLevel.HIGH:
                 risk = RiskLevel.HIGH
                 signals.append("context:minimising")
             elif risk < CONTEXT_FLOOR:
                 risk = CONTEXT_FLOOR
                 signals.append("context:floor")
-        return Assessment(risk=risk, intent=intent, confidence=confidence,
-                          signals=tuple(signals))
+        return Assessment(risk=risk, intent=intent, confidence=confidence, signals=tuple(signals))
 
     def _intent(self, doc: Doc) -> tuple[str, float]:
         scores = {label: doc.cats.get(label, 0.0) for label in self.intents}

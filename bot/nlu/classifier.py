@@ -14,11 +14,11 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example as SpacyExample
-from spacy.util import fix_random_seed, minibatch
+from thinc.api import fix_random_seed
 
 from bot.core.risk import RiskLevel
 from bot.nlu.data import Example
-from bot.nlu.text import apply_lemma_overrides, build_nlp, normalise
+from bot.nlu.text import apply_lemma_overrides, build_nlp, component, normalise
 
 INTENT_PIPE = "intent"
 RISK_PIPE = "risk"
@@ -56,7 +56,8 @@ def build(lemma_overrides: Mapping[str, str]) -> Language:
 
 def analyse(nlp: Language, text: str) -> Doc:
     """Tokenizer + lookup lemmas only: what the patterns see (the classifiers run separately)."""
-    return nlp.get_pipe("lemmatizer")(nlp.make_doc(text))
+    lemmatized: Doc = component(nlp, "lemmatizer")(nlp.make_doc(text))
+    return lemmatized
 
 
 def feature_doc(doc: Doc) -> Doc:
@@ -66,19 +67,19 @@ def feature_doc(doc: Doc) -> Doc:
     lets it generalise to spellings and words it never saw ("suicidel", "wana", "yass").
     """
     words = [tok.lemma_ or tok.lower_ for tok in doc[:MAX_FEATURE_TOKENS]]
-    pieces = []
+    pieces: list[str] = []
     for tok in doc[:MAX_FEATURE_TOKENS]:
         if tok.is_punct or tok.is_space:
             continue
         padded = f"<{tok.lower_}>"
-        pieces.extend(f"#{padded[i:i + 3]}" for i in range(len(padded) - 2))
+        pieces.extend(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
     return Doc(doc.vocab, words=[*words, "|", *pieces] if words else ["|"])
 
 
 def classify(nlp: Language, docs: list[Doc]) -> list[Doc]:
     feats = [feature_doc(doc) for doc in docs]
     for name in (INTENT_PIPE, RISK_PIPE):
-        feats = list(nlp.get_pipe(name).pipe(feats, batch_size=256))
+        feats = list(component(nlp, name).pipe(feats, batch_size=256))
     for doc, feat in zip(docs, feats, strict=True):
         doc.cats = feat.cats
     return docs
@@ -88,8 +89,9 @@ def _examples(nlp: Language, data: Iterable[Example], labels: Sequence[str]) -> 
     out = []
     for ex in data:
         doc = feature_doc(analyse(nlp, normalise(ex.text)))
-        out.append(SpacyExample.from_dict(doc, {"cats": {lb: float(lb == ex.label)
-                                                          for lb in labels}}))
+        out.append(
+            SpacyExample.from_dict(doc, {"cats": {lb: float(lb == ex.label) for lb in labels}})
+        )
     return out
 
 
@@ -109,15 +111,18 @@ def train_classifiers(
     intent_examples = _examples(nlp, intent_data, intents)
     risk_examples = _examples(nlp, risk_data, RISK_LABELS)
     # Labels per component: without them each textcat would take every label it sees.
-    nlp.config["initialize"]["components"] = {INTENT_PIPE: {"labels": intents},
-                                              RISK_PIPE: {"labels": list(RISK_LABELS)}}
+    nlp.config["initialize"]["components"] = {
+        INTENT_PIPE: {"labels": intents},
+        RISK_PIPE: {"labels": list(RISK_LABELS)},
+    }
     optimizer = nlp.initialize(lambda: [*intent_examples[:50], *risk_examples[:50]])
     apply_lemma_overrides(nlp, lemma_overrides)  # initialize() reloaded the stock tables
     for _ in range(epochs):
         for pipe, examples in ((INTENT_PIPE, intent_examples), (RISK_PIPE, risk_examples)):
             rng.shuffle(examples)
             other = [name for name in (INTENT_PIPE, RISK_PIPE) if name != pipe]
-            for batch in minibatch(examples, size=BATCH_SIZE):
+            for start in range(0, len(examples), BATCH_SIZE):
+                batch = examples[start : start + BATCH_SIZE]
                 nlp.update(batch, sgd=optimizer, drop=DROPOUT, exclude=other)
     return nlp
 

@@ -37,24 +37,36 @@ def register(subparsers: Any) -> None:
     evaluate = nlu_sub.add_parser("evaluate", help="held-out split + public sets -> reports/")
     _common(evaluate)
     evaluate.add_argument("--out", type=Path, default=Path("reports"))
-    evaluate.add_argument("--eval-dir", type=Path, default=None,
-                          help="public sets (default: $SIGNPOST_EVAL_DIR or ../shared/eval/public)")
+    evaluate.add_argument(
+        "--eval-dir",
+        type=Path,
+        default=None,
+        help="public sets (default: $SIGNPOST_EVAL_DIR or ../shared/eval/public)",
+    )
     evaluate.add_argument("--seed", type=int, default=13)
     evaluate.set_defaults(handler=run_evaluate)
 
     assess = subparsers.add_parser(
-        "assess", help="JSON lines: one message per stdin line -> one assessment per line")
+        "assess", help="JSON lines: one message per stdin line -> one assessment per line"
+    )
     _common(assess)
     assess.add_argument("--unbuffered", action="store_true", help="flush after every line")
-    assess.add_argument("--no-train", action="store_true",
-                        help="fail instead of training when no cached model matches")
+    assess.add_argument(
+        "--no-train",
+        action="store_true",
+        help="fail instead of training when no cached model matches",
+    )
     assess.set_defaults(handler=run_assess)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nlu-dir", type=Path, default=None, help="default: the bundled nlu/")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="default: $SIGNPOST_CACHE_DIR or ~/.cache/signpost")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="default: $SIGNPOST_CACHE_DIR or ~/.cache/signpost",
+    )
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -92,8 +104,9 @@ def _lines(stream: BinaryIO) -> Iterator[str]:
         yield line.decode("utf-8", errors="replace")
 
 
-def run_assess(args: argparse.Namespace, stdin: BinaryIO | None = None,
-               stdout: TextIO | None = None) -> int:
+def run_assess(
+    args: argparse.Namespace, stdin: BinaryIO | None = None, stdout: TextIO | None = None
+) -> int:
     from bot.nlu.assessor import Assessor
     from bot.nlu.engine import ModelMissingError, load_engine
 

@@ -27,9 +27,23 @@ _ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 # Intents whose examples are also risk "none" examples for the risk classifier: ordinary chat
 # teaches it what not to flag. venting is everyday distress, so "low".
 RISK_FROM_INTENT: dict[str, RiskLevel] = {
-    **{name: RiskLevel.NONE for name in (
-        "greet", "goodbye", "thanks", "capabilities", "mindfulness_request", "set_region",
-        "stop", "forget", "affirm", "deny", "out_of_scope", "harassment")},
+    **{
+        name: RiskLevel.NONE
+        for name in (
+            "greet",
+            "goodbye",
+            "thanks",
+            "capabilities",
+            "mindfulness_request",
+            "set_region",
+            "stop",
+            "forget",
+            "affirm",
+            "deny",
+            "out_of_scope",
+            "harassment",
+        )
+    },
     "venting": RiskLevel.LOW,
 }
 
@@ -113,7 +127,7 @@ def load_training_data(nlu_dir: Path) -> TrainingData:
                     if not item.intent.startswith(RISK_PREFIX):
                         raise NluDataError(f"{path}: risk intents are named risk_<level>")
                     try:
-                        label = RiskLevel.parse(item.intent[len(RISK_PREFIX):]).label
+                        label = RiskLevel.parse(item.intent[len(RISK_PREFIX) :]).label
                     except ValueError as exc:
                         raise NluDataError(f"{path}: {exc}") from exc
                     risks.extend(Example(t, label, rel) for t in item.lines())
@@ -124,8 +138,11 @@ def load_training_data(nlu_dir: Path) -> TrainingData:
 
 def risk_training_examples(data: TrainingData) -> list[Example]:
     """Risk examples plus ordinary-chat intent examples mapped through RISK_FROM_INTENT."""
-    extra = [Example(e.text, RISK_FROM_INTENT[e.label].label, e.source)
-             for e in data.intents if e.label in RISK_FROM_INTENT]
+    extra = [
+        Example(e.text, RISK_FROM_INTENT[e.label].label, e.source)
+        for e in data.intents
+        if e.label in RISK_FROM_INTENT
+    ]
     return [*data.risks, *extra]
 
 

@@ -15,12 +15,14 @@ import tempfile
 from pathlib import Path
 
 import spacy
+from spacy.about import __version__ as spacy_version
 
 from bot.core.ports import NluEngine
 from bot.nlu.assessor import Assessor
 from bot.nlu.classifier import INTENT_PIPE, train_classifiers
 from bot.nlu.data import load_training_data, risk_training_examples
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
+from bot.nlu.text import component
 
 CODE_VERSION = "nlu-3"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
@@ -31,9 +33,10 @@ class ModelMissingError(RuntimeError):
 
 
 def content_key(nlu_dir: Path) -> str:
-    digest = hashlib.sha256(f"{CODE_VERSION}|spacy {spacy.__version__}".encode())
-    for path in sorted(p for p in nlu_dir.rglob("*") if p.is_file() and p.suffix in (".yml",
-                                                                                      ".yaml")):
+    digest = hashlib.sha256(f"{CODE_VERSION}|spacy {spacy_version}".encode())
+    for path in sorted(
+        p for p in nlu_dir.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")
+    ):
         digest.update(str(path.relative_to(nlu_dir)).encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
@@ -48,14 +51,20 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
     target = model_dir(nlu_dir, cache_dir)
     patterns = load_pattern_set(nlu_dir / "patterns")
     data = load_training_data(nlu_dir)
-    nlp = train_classifiers(patterns.lemma_overrides, data.intents,
-                            risk_training_examples(data), seed=seed)
+    nlp = train_classifiers(
+        patterns.lemma_overrides, data.intents, risk_training_examples(data), seed=seed
+    )
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=cache_dir))
     try:
         nlp.to_disk(tmp / "model")
-        meta = {"key": target.name, "seed": seed, "code_version": CODE_VERSION,
-                "intent_examples": len(data.intents), "risk_examples": len(data.risks)}
+        meta = {
+            "key": target.name,
+            "seed": seed,
+            "code_version": CODE_VERSION,
+            "intent_examples": len(data.intents),
+            "risk_examples": len(data.risks),
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if target.exists():  # another process finished first: same key, same model
             shutil.rmtree(tmp)
@@ -74,7 +83,8 @@ def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True
         if not train_if_missing:
             raise ModelMissingError(
                 f"no NLU model for the current nlu/ in {cache_dir} (expected {target.name}); "
-                "run `signpost nlu train`")
+                "run `signpost nlu train`"
+            )
         target = train(nlu_dir, cache_dir)
     return load_from(target, nlu_dir)
 
@@ -82,5 +92,5 @@ def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True
 def load_from(target: Path, nlu_dir: Path) -> Assessor:
     nlp = spacy.load(target / "model")
     matcher = PatternMatcher(load_pattern_set(nlu_dir / "patterns"), nlp)
-    intents = tuple(nlp.get_pipe(INTENT_PIPE).labels)
+    intents = tuple(component(nlp, INTENT_PIPE).labels)
     return Assessor(nlp, matcher, intents)

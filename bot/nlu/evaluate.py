@@ -22,8 +22,9 @@ from pathlib import Path
 from bot.core.risk import RiskLevel
 from bot.nlu.assessor import Assessor
 from bot.nlu.classifier import train_classifiers
-from bot.nlu.data import load_training_data, risk_training_examples, split
+from bot.nlu.data import Example, load_training_data, risk_training_examples, split
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
+from bot.nlu.text import component
 
 LEVELS = tuple(RiskLevel)
 TARGETS = {
@@ -121,14 +122,15 @@ def default_eval_dir() -> Path:
     if env:
         return Path(env)
     here = Path(__file__).resolve().parents[2]
-    for candidate in (here.parent / "shared" / "eval" / "public",
-                      Path("/work/shared/eval/public")):
+    for candidate in (here.parent / "shared" / "eval" / "public", Path("/work/shared/eval/public")):
         if candidate.is_dir():
             return candidate
     return here.parent / "shared" / "eval" / "public"
 
 
-def held_out_engine(nlu_dir: Path, *, seed: int) -> tuple[Assessor, list, list, float, dict]:
+def held_out_engine(
+    nlu_dir: Path, *, seed: int
+) -> tuple[Assessor, list[Example], list[Example], float, dict[str, int]]:
     data = load_training_data(nlu_dir)
     patterns = load_pattern_set(nlu_dir / "patterns")
     intent_train, intent_held = split(data.intents)
@@ -137,9 +139,14 @@ def held_out_engine(nlu_dir: Path, *, seed: int) -> tuple[Assessor, list, list, 
     started = time.perf_counter()
     nlp = train_classifiers(patterns.lemma_overrides, intent_train, risk_train, seed=seed)
     seconds = time.perf_counter() - started
-    engine = Assessor(nlp, PatternMatcher(patterns, nlp), tuple(nlp.get_pipe("intent").labels))
-    sizes = {"intent_train": len(intent_train), "intent_held": len(intent_held),
-             "risk_train": len(risk_train), "risk_held": len(risk_held)}
+    intents = tuple(component(nlp, "intent").labels)
+    engine = Assessor(nlp, PatternMatcher(patterns, nlp), intents)
+    sizes = {
+        "intent_train": len(intent_train),
+        "intent_held": len(intent_held),
+        "risk_train": len(risk_train),
+        "risk_held": len(risk_held),
+    }
     return engine, intent_held, risk_held, seconds, sizes
 
 
@@ -177,10 +184,16 @@ def _xstest(engine: Assessor, path: Path) -> tuple[BinarySet, list[tuple[str, st
         if _flag(got.risk):
             result.flagged_negatives += 1
             result.false_alarms.append((text, got.risk.label))
-    self_directed = [r["prompt"] for r in rows if r["label"] == "unsafe" and any(
-        w in r["prompt"].lower() for w in ("myself", "suicide", "my life", "to die like"))]
-    found = [(t, a.risk.label) for t, a in zip(self_directed, engine.assess_many(self_directed),
-                                                strict=True)]
+    self_directed = [
+        r["prompt"]
+        for r in rows
+        if r["label"] == "unsafe"
+        and any(w in r["prompt"].lower() for w in ("myself", "suicide", "my life", "to die like"))
+    ]
+    found = [
+        (t, a.risk.label)
+        for t, a in zip(self_directed, engine.assess_many(self_directed), strict=True)
+    ]
     return result, found
 
 
@@ -207,8 +220,7 @@ def evaluate(nlu_dir: Path, eval_dir: Path, *, seed: int = 13) -> Evaluation:
     for ex, got in zip(risk_held, engine.assess_many([e.text for e in risk_held]), strict=True):
         risk.add(ex.text, RiskLevel.parse(ex.label), got.risk, got.signals)
     intent = IntentScores()
-    for ex, got in zip(intent_held, engine.assess_many([e.text for e in intent_held]),
-                       strict=True):
+    for ex, got in zip(intent_held, engine.assess_many([e.text for e in intent_held]), strict=True):
         intent.pairs.append((ex.text, ex.label, got.intent))
     moderation = xstest = None
     xs_self: list[tuple[str, str]] = []
@@ -228,9 +240,12 @@ def targets_met(ev: Evaluation) -> dict[str, tuple[float, bool]]:
         "high_critical_recall": (
             ev.risk.at_least_recall(RiskLevel.HIGH, RiskLevel.HIGH),
             ev.risk.at_least_recall(RiskLevel.HIGH, RiskLevel.HIGH)
-            >= TARGETS["high_critical_recall"]),
-        "intent_macro_f1": (ev.intent.macro_f1(),
-                            ev.intent.macro_f1() >= TARGETS["intent_macro_f1"]),
+            >= TARGETS["high_critical_recall"],
+        ),
+        "intent_macro_f1": (
+            ev.intent.macro_f1(),
+            ev.intent.macro_f1() >= TARGETS["intent_macro_f1"],
+        ),
     }
     if ev.moderation:
         out["sh_recall"] = (ev.moderation.recall, ev.moderation.recall >= TARGETS["sh_recall"])

@@ -3,7 +3,8 @@
 The YAML format is documented in `nlu/README.md`. A phrase like `"want|wanna to? die"` is
 compact syntax: space-separated slots, `a|b` alternatives, `x?` optional, `*` / `*3` up to one /
 three tokens of anything, `=word` exact lower-case form instead of the lemma, `re:REGEX` a
-regular expression on the lower-case form, `a_b` a multi-word alternative ("be_alive|live"). Each alternative is run through the same tokenizer
+regular expression on the lower-case form, `a_b` a multi-word alternative
+("be_alive|live"). Each alternative is run through the same tokenizer
 and lemmatizer as messages, so "wanna" or "can't" match however spaCy splits them.
 """
 
@@ -24,6 +25,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from bot.core.risk import RiskLevel
+from bot.nlu.text import component
 
 MAX_EXPANSIONS = 256
 
@@ -53,8 +55,7 @@ class Kind(StrEnum):
     MINIMISING = "minimising"  # "i'm fine", "you misunderstood", "jk" (used with context)
 
 
-STATEMENT_KINDS = frozenset({Kind.EXPLICIT, Kind.SLANG, Kind.BURDEN, Kind.SELF_HARM,
-                             Kind.DISTRESS})
+STATEMENT_KINDS = frozenset({Kind.EXPLICIT, Kind.SLANG, Kind.BURDEN, Kind.SELF_HARM, Kind.DISTRESS})
 EXCEPTION_KINDS = frozenset({Kind.IDIOM, Kind.LYRICS})
 
 
@@ -128,12 +129,13 @@ def load_pattern_set(patterns_dir: Path) -> PatternSet:
 
 def _analyse(text: str, nlp: Language) -> list[tuple[str, str]]:
     """(lower, lemma) per token, as messages get them: tokenizer + lookup table (no full pipe)."""
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    table = component(nlp, "lemmatizer").lookups.get_table("lemma_lookup")
     return [(tok.lower_, table.get(tok.text, tok.text)) for tok in nlp.tokenizer(text)]
 
 
-def _slot_alternatives(slot: str, attr: str, nlp: Language) -> tuple[list[list[dict[str, Any]]],
-                                                                      str | None]:
+def _slot_alternatives(
+    slot: str, attr: str, nlp: Language
+) -> tuple[list[list[dict[str, Any]]], str | None]:
     """One phrase slot -> alternatives (each a list of token specs) and an OP for the slot."""
     op: str | None = None
     if slot.startswith("*"):
@@ -154,7 +156,9 @@ def _slot_alternatives(slot: str, attr: str, nlp: Language) -> tuple[list[list[d
             singles.setdefault(key, []).append(values[0])
         else:
             multis.append([{key: value} for value in values])
-    alternatives = [[{key: {"IN": sorted(set(values))}}] for key, values in singles.items()]
+    alternatives: list[list[dict[str, Any]]] = [
+        [{key: {"IN": sorted(set(values))}}] for key, values in singles.items()
+    ]
     alternatives.extend(multis)
     if op is not None:
         if any(len(alt) > 1 for alt in alternatives):
@@ -186,8 +190,9 @@ class PatternMatcher:
         self._matcher = Matcher(nlp.vocab)
         for spec in pattern_set.specs.values():
             try:
-                compiled = [p for phrase in spec.phrases for p in compile_phrase(phrase,
-                                                                                 spec.attr, nlp)]
+                compiled = [
+                    p for phrase in spec.phrases for p in compile_phrase(phrase, spec.attr, nlp)
+                ]
                 compiled.extend(spec.tokens)
                 self._matcher.add(spec.id, compiled)
             except (ValueError, KeyError, re.error) as exc:

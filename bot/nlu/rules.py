@@ -93,9 +93,17 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     # a shorter statement inside a longer one adds nothing ("want to die" in "want to die tonight")
     # The longer phrase is the more specific one and wins whatever its level: "don't want to die"
     # (low) over "want to die", "thinking about hurting myself" (medium) over "hurting myself".
-    survivors = [h for h in survivors if not any(
-        o is not h and o.start <= h.start and h.end <= o.end
-        and (o.end - o.start) > (h.end - h.start) for o in survivors)]
+    survivors = [
+        h
+        for h in survivors
+        if not any(
+            o is not h
+            and o.start <= h.start
+            and h.end <= o.end
+            and (o.end - o.start) > (h.end - h.start)
+            for o in survivors
+        )
+    ]
 
     negations = by_kind.get(Kind.NEGATION, [])
     pasts = by_kind.get(Kind.PAST, [])
@@ -117,16 +125,22 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             if spec.kind in (Kind.METHOD, Kind.ATTEMPT):
                 continue
             level = min(level, RiskLevel.LOW)
-        elif level > RiskLevel.LOW and any(clause[p.start] == clause[hit.start] for p in pasts
-                                           if p.spec.risk > RiskLevel.LOW):
+        elif level > RiskLevel.LOW and any(
+            clause[p.start] == clause[hit.start] for p in pasts if p.spec.risk > RiskLevel.LOW
+        ):
             signals.append(f"past:{spec.id}")
             softened = True
             recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
             level = min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM)
-        is_other = spec.kind is Kind.THIRD_PARTY or (spec.person == "any" and any(
-            s.end <= hit.start and clause[s.start] == clause[hit.start]
-            and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
-            for s in subjects))
+        is_other = spec.kind is Kind.THIRD_PARTY or (
+            spec.person == "any"
+            and any(
+                s.end <= hit.start
+                and clause[s.start] == clause[hit.start]
+                and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
+                for s in subjects
+            )
+        )
         if is_other:
             third_party = True
             signals.append(f"third_party:{spec.id}")
@@ -139,12 +153,24 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             self_high = True
         risk = max(risk, level)
 
-    own_methods = [h for h in survivors if h.spec.kind is Kind.METHOD
-                   and h.spec.risk >= RiskLevel.HIGH and f"pattern:{h.spec.id}" in signals]
-    timing = [h for h in hits if h.spec.kind is Kind.TIMING
-              and not any(_overlaps(h, e) for e in exceptions)]
-    intents = [h for h in hits if h.spec.kind is Kind.INTENT and any(
-        clause[h.start] == clause[m.start] and h.start <= m.start for m in own_methods)]
+    own_methods = [
+        h
+        for h in survivors
+        if h.spec.kind is Kind.METHOD
+        and h.spec.risk >= RiskLevel.HIGH
+        and f"pattern:{h.spec.id}" in signals
+    ]
+    timing = [
+        h
+        for h in hits
+        if h.spec.kind is Kind.TIMING and not any(_overlaps(h, e) for e in exceptions)
+    ]
+    intents = [
+        h
+        for h in hits
+        if h.spec.kind is Kind.INTENT
+        and any(clause[h.start] == clause[m.start] and h.start <= m.start for m in own_methods)
+    ]
     cues = (own_methods if self_high else []) + (timing if self_high or own_methods else [])
     cues += intents
     if cues and risk < RiskLevel.CRITICAL and (self_high or own_methods):

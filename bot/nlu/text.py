@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from typing import Any
 
 import spacy
 from spacy.language import Language
@@ -23,9 +24,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u2060\uf
 _SPACES = re.compile(r"[ \t]+")
 # Digits and symbols used as letters ("k1ll", "su1c1de", "d!e") only inside words that also
 # contain letters, so "I died 5 times" keeps its number.
-_LEET_WORD = re.compile(r"\b(?=\w*[a-z])[a-z0-9@$!*]*[0-9@$!*][a-z0-9@$!*]*[a-z0-9]\b|\b[a-z]+[0-9@$]\b")
-_LEET = str.maketrans({"1": "i", "3": "e", "0": "o", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i", "*": "i"})
+_LEET_WORD = re.compile(
+    r"\b(?=\w*[a-z])[a-z0-9@$!*]*[0-9@$!*][a-z0-9@$!*]*[a-z0-9]\b|\b[a-z]+[0-9@$]\b"
+)
+_LEET = str.maketrans(
+    {
+        "1": "i",
+        "3": "e",
+        "0": "o",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "*": "i",
+    }
+)
 # Letters stretched for emphasis ("pleeeease", "dieeee") collapse to two, which the patterns
 # and the lookup lemmatizer then handle with one spelling.
 _STRETCH = re.compile(r"([a-z])\1{2,}")
@@ -72,6 +87,11 @@ def build_nlp(lemma_overrides: Mapping[str, str]) -> Language:
 
 def apply_lemma_overrides(nlp: Language, overrides: Mapping[str, str]) -> None:
     """Fix lookup-table lemmas that collide with risk words ("dying" -> "dye", "kms" -> "km")."""
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    table = component(nlp, "lemmatizer").lookups.get_table("lemma_lookup")
     for word, lemma in overrides.items():
         table[word] = lemma
+
+
+def component(nlp: Language, name: str) -> Any:
+    """A pipeline component by name (spaCy types them as plain callables)."""
+    return nlp.get_pipe(name)

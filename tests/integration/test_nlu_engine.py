@@ -20,24 +20,65 @@ REPO = Path(__file__).resolve().parents[2]
 
 INTENTS = {
     "greet": ["hi", "hello there", "hey", "good morning", "hiya", "yo whats up"],
-    "venting": ["today was rough", "i'm so stressed about work", "i feel lonely tonight",
-                "my week has been awful", "school sucks", "i had a fight with my mum"],
-    "acute_distress": ["i want to die", "i can't go on", "i'm going to end it",
-                       "i don't want to be here anymore", "i feel like a burden", "kms"],
-    "third_party_concern": ["my friend wants to die", "i'm worried about my sister",
-                            "my brother talks about suicide", "my mate cuts himself",
-                            "how do i help a friend who is suicidal", "she said goodbye to us"],
+    "venting": [
+        "today was rough",
+        "i'm so stressed about work",
+        "i feel lonely tonight",
+        "my week has been awful",
+        "school sucks",
+        "i had a fight with my mum",
+    ],
+    "acute_distress": [
+        "i want to die",
+        "i can't go on",
+        "i'm going to end it",
+        "i don't want to be here anymore",
+        "i feel like a burden",
+        "kms",
+    ],
+    "third_party_concern": [
+        "my friend wants to die",
+        "i'm worried about my sister",
+        "my brother talks about suicide",
+        "my mate cuts himself",
+        "how do i help a friend who is suicidal",
+        "she said goodbye to us",
+    ],
 }
 RISK = {
     "none": ["hi", "what can you do", "thanks", "lol nice", "see you later", "ok cool"],
-    "low": ["i'm stressed", "bit sad today", "feeling lonely", "work is hard", "i'm tired",
-            "exams are stressing me out"],
-    "medium": ["i feel hopeless", "nothing matters", "i'm breaking down", "i can't cope",
-               "everything is falling apart", "i feel empty"],
-    "high": ["i want to die", "i wish i wasn't alive", "everyone is better off without me",
-             "kms", "i cut myself last night", "i don't want to wake up"],
-    "critical": ["i took all the pills", "i'm on the bridge now", "tonight i end it",
-                 "i have the rope ready", "this is goodbye", "i'm doing it now"],
+    "low": [
+        "i'm stressed",
+        "bit sad today",
+        "feeling lonely",
+        "work is hard",
+        "i'm tired",
+        "exams are stressing me out",
+    ],
+    "medium": [
+        "i feel hopeless",
+        "nothing matters",
+        "i'm breaking down",
+        "i can't cope",
+        "everything is falling apart",
+        "i feel empty",
+    ],
+    "high": [
+        "i want to die",
+        "i wish i wasn't alive",
+        "everyone is better off without me",
+        "kms",
+        "i cut myself last night",
+        "i don't want to wake up",
+    ],
+    "critical": [
+        "i took all the pills",
+        "i'm on the bridge now",
+        "tonight i end it",
+        "i have the rope ready",
+        "this is goodbye",
+        "i'm doing it now",
+    ],
 }
 
 
@@ -71,18 +112,21 @@ def test_training_is_deterministic(small_nlu: Path, tmp_path: Path) -> None:
     second = train(small_nlu, tmp_path / "b")
     assert first.name == second.name
     for name in ("intent", "risk"):
-        assert (first / "model" / name / "model").read_bytes() == \
-            (second / "model" / name / "model").read_bytes()
+        assert (first / "model" / name / "model").read_bytes() == (
+            second / "model" / name / "model"
+        ).read_bytes()
 
 
-def test_missing_model_is_an_error_when_training_is_not_allowed(small_nlu: Path,
-                                                                 tmp_path: Path) -> None:
+def test_missing_model_is_an_error_when_training_is_not_allowed(
+    small_nlu: Path, tmp_path: Path
+) -> None:
     with pytest.raises(ModelMissingError, match="signpost nlu train"):
         load_engine(small_nlu, tmp_path, train_if_missing=False)
 
 
 def test_cached_model_is_reused_and_a_data_change_needs_a_new_one(
-        small_nlu: Path, tmp_path: Path) -> None:
+    small_nlu: Path, tmp_path: Path
+) -> None:
     train(small_nlu, tmp_path)
     load_engine(small_nlu, tmp_path, train_if_missing=False)  # no error: cache hit
     changed = tmp_path / "changed"
@@ -98,8 +142,18 @@ def test_cached_model_is_reused_and_a_data_change_needs_a_new_one(
 
 @pytest.mark.parametrize(
     "text",
-    ["", " ", "\x00\x01\x02", "\ufffd\ufffd", "🙂🙂🙂", "a" * 1_000_000,
-     "i want to die " * 80_000, "\n\n\n", "ﷺ" * 50, "k" * 5000 + " kms"],
+    [
+        "",
+        " ",
+        "\x00\x01\x02",
+        "\ufffd\ufffd",
+        "🙂🙂🙂",
+        "a" * 1_000_000,
+        "i want to die " * 80_000,
+        "\n\n\n",
+        "ﷺ" * 50,
+        "k" * 5000 + " kms",
+    ],
 )
 def test_any_text_gets_an_answer_quickly(engine: Assessor, text: str) -> None:
     started = time.perf_counter()
@@ -114,8 +168,9 @@ def test_a_risk_statement_at_the_end_of_a_long_paste_is_still_seen(engine: Asses
     assert engine.assess(text).risk == RiskLevel.CRITICAL
 
 
-def test_an_internal_error_counts_as_high(engine: Assessor,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_internal_error_counts_as_high(
+    engine: Assessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(doc: object) -> list[object]:
         raise RuntimeError("boom")
 
@@ -137,8 +192,9 @@ def test_recent_high_risk_keeps_a_floor(engine: Assessor) -> None:
 
 
 def test_you_misunderstood_does_not_close_the_crisis_path(engine: Assessor) -> None:
-    result = engine.assess("you misunderstood, i'm fine",
-                           RiskContext(recent_risk=RiskLevel.CRITICAL, turns_since=1))
+    result = engine.assess(
+        "you misunderstood, i'm fine", RiskContext(recent_risk=RiskLevel.CRITICAL, turns_since=1)
+    )
     assert result.risk == RiskLevel.HIGH
     assert "context:minimising" in result.signals
 
@@ -174,15 +230,38 @@ def trained(small_nlu: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 def _assess(trained: tuple[Path, Path], data: bytes, *extra: str) -> list[dict[str, object]]:
     nlu_dir, cache = trained
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.nlu", "assess", "--nlu-dir", str(nlu_dir),
-         "--cache-dir", str(cache), "--no-train", *extra],
-        input=data, capture_output=True, cwd=REPO, timeout=120, check=True)
+        [
+            sys.executable,
+            "-m",
+            "bot.nlu",
+            "assess",
+            "--nlu-dir",
+            str(nlu_dir),
+            "--cache-dir",
+            str(cache),
+            "--no-train",
+            *extra,
+        ],
+        input=data,
+        capture_output=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
     return [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
 
 
 def test_one_output_line_per_input_line_whatever_the_input(trained: tuple[Path, Path]) -> None:
-    lines = [b"i want to die", b"", b"\xff\xfe broken utf-8 \xc3", b"\x01\x02 control",
-             "🙂🙂".encode(), b"x" * 1_000_000, b"this homework is killing me", b"kys noob"]
+    lines = [
+        b"i want to die",
+        b"",
+        b"\xff\xfe broken utf-8 \xc3",
+        b"\x01\x02 control",
+        "🙂🙂".encode(),
+        b"x" * 1_000_000,
+        b"this homework is killing me",
+        b"kys noob",
+    ]
     out = _assess(trained, b"\n".join(lines) + b"\n")
     assert len(out) == len(lines)
     assert out[0]["risk"] == "high"
@@ -203,8 +282,21 @@ def test_last_line_without_newline_and_unbuffered_mode(trained: tuple[Path, Path
 
 def test_no_model_and_no_training_is_a_clear_failure(small_nlu: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.nlu", "assess", "--nlu-dir", str(small_nlu),
-         "--cache-dir", str(tmp_path), "--no-train"],
-        input=b"hi\n", capture_output=True, cwd=REPO, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "bot.nlu",
+            "assess",
+            "--nlu-dir",
+            str(small_nlu),
+            "--cache-dir",
+            str(tmp_path),
+            "--no-train",
+        ],
+        input=b"hi\n",
+        capture_output=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert b"signpost nlu train" in proc.stderr

@@ -1,0 +1,86 @@
+"""Benchmark `assess` on one core: batch throughput, single-message latency, load time, memory.
+
+    .venv/bin/python benchmarks/bench_assess.py [--cache-dir DIR] [--messages 10000]
+
+Messages are our own training examples (nlu/), repeated. The model is trained first if the
+cache has none (not timed). Prints the figures; it is not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--single", type=int, default=3_000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    sys.path.insert(0, str(REPO))
+    cache = args.cache_dir or Path(tempfile.gettempdir()) / "signpost-bench-cache"
+    nlu_dir = REPO / "nlu"
+
+    started = time.perf_counter()
+    from bot.nlu.data import load_training_data
+    from bot.nlu.engine import load_engine, model_dir, train
+
+    imported = time.perf_counter() - started
+    if not (model_dir(nlu_dir, cache) / "model").is_dir():
+        print(f"training into {cache} (not timed) ...", flush=True)
+        train(nlu_dir, cache)
+    started = time.perf_counter()
+    engine = load_engine(nlu_dir, cache, train_if_missing=False)
+    loaded = time.perf_counter() - started
+
+    data = load_training_data(nlu_dir)
+    pool = [e.text for e in (*data.intents, *data.risks)]
+    messages = (pool * (args.messages // len(pool) + 1))[: args.messages]
+
+    assess_many = getattr(engine, "assess_many", None)
+    started = time.perf_counter()
+    if assess_many is not None:
+        for _ in assess_many(messages):
+            pass
+    else:
+        for text in messages:
+            engine.assess(text)
+    batch_seconds = time.perf_counter() - started
+
+    timings = []
+    for text in messages[: args.single]:
+        t0 = time.perf_counter()
+        engine.assess(text)
+        timings.append((time.perf_counter() - t0) * 1000)
+    timings.sort()
+    p99 = timings[int(len(timings) * 0.99) - 1]
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"cpu affinity        : {sorted(os.sched_getaffinity(0))}")
+    print(f"import bot.nlu      : {imported:.3f} s (spaCy import included)")
+    print(f"model load          : {loaded:.3f} s (load_engine, cached model + patterns)")
+    print(
+        f"batch               : {len(messages) / batch_seconds:,.0f} messages/s "
+        f"({len(messages)} messages)"
+    )
+    print(
+        f"single p50 / p99    : {statistics.median(timings):.2f} / {p99:.2f} ms "
+        f"({len(timings)} messages)"
+    )
+    print(f"max resident memory : {rss_mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
