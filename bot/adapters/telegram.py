@@ -194,7 +194,14 @@ class TelegramAdapter:
 
     async def _send_outcome(self, outcome: Outcome) -> None:
         for reply in outcome.replies:
-            await self._sender.send_reply(reply)
+            try:
+                await self._sender.send_reply(reply)
+            except TelegramError as exc:
+                # Keep going: one refused or undeliverable message (blocked bot, outage beyond
+                # the retries) must not stop the next replies, which may carry the helplines.
+                log.error(
+                    "telegram: a %s reply could not be sent: %s", reply.kind, type(exc).__name__
+                )
 
     # -- buttons
 

@@ -14,18 +14,27 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from bot.adapters.telegram_settings import TelegramSettings
-from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply
+from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyKind
 
 PLATFORM = "telegram"
 T = TypeVar("T")
 
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOPIC_NAME_LIMIT = 128
+_CRISIS_PATIENCE = 3
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # helpline links would each add a card
 
 
 def _utf16_len(text: str) -> int:
@@ -90,8 +99,8 @@ async def with_retries(
 
     429: wait what Telegram asks and try again (these waits do not use up attempts, but are
     capped so a misbehaving server cannot stall us forever). 5xx / network errors: exponential
-    backoff, `attempts` times. Requests Telegram refuses (400, 403, bad token) are not retried:
-    sending them again cannot succeed.
+    backoff (at most 32 x `backoff` apart), `attempts` times. Requests Telegram refuses (400,
+    403, bad token) are not retried: sending them again cannot succeed.
     """
     failures = 0
     waited = 0.0
@@ -110,7 +119,7 @@ async def with_retries(
             failures += 1
             if failures >= attempts:
                 raise
-            await asyncio.sleep(min(backoff * 2 ** (failures - 1), max_wait))
+            await asyncio.sleep(min(backoff * 2 ** min(failures - 1, 5), max_wait))
 
 
 # ---- outgoing --------------------------------------------------------------------------------
@@ -124,8 +133,8 @@ class TelegramSender:
         self._attempts = settings.send_attempts
         self._backoff = backoff
 
-    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
-        return await with_retries(make, attempts=self._attempts, backoff=self._backoff)
+    async def call(self, make: Callable[[], Awaitable[T]], *, patience: int = 1) -> T:
+        return await with_retries(make, attempts=self._attempts * patience, backoff=self._backoff)
 
     async def send_text(
         self,
@@ -135,6 +144,7 @@ class TelegramSender:
         *,
         thread_id: int | None = None,
         reply_to: int | None = None,
+        patience: int = 1,
     ) -> list[Message]:
         chunks = split_message(text)
         markup = keyboard(buttons, self._bot.username)
@@ -150,16 +160,23 @@ class TelegramSender:
                     message_thread_id=thread_id,
                     reply_markup=markup if last else None,
                     reply_parameters=reply,
-                    disable_web_page_preview=True,
+                    link_preview_options=_NO_PREVIEW,
                 )
 
-            sent.append(await self.call(send))
+            sent.append(await self.call(send, patience=patience))
         return sent
 
     async def send_reply(self, reply: Reply) -> list[Message]:
         thread = int(reply.chat.thread_id) if reply.chat.thread_id else None
+        # A crisis reply keeps trying for minutes rather than seconds: by then the other
+        # replies can wait, and it is being retried without holding up other chats.
+        patience = _CRISIS_PATIENCE if reply.kind is ReplyKind.CRISIS else 1
         return await self.send_text(
-            int(reply.chat.chat_id), reply.text, reply.buttons, thread_id=thread
+            int(reply.chat.chat_id),
+            reply.text,
+            reply.buttons,
+            thread_id=thread,
+            patience=patience,
         )
 
 

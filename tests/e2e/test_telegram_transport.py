@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 
+from bot.adapters.telegram_settings import TelegramSettings
 from bot.content import ContentPaths
 from bot.core.messages import (
     Button,
@@ -24,6 +25,7 @@ from bot.core.messages import (
     ModeratorInbound,
     Outcome,
     Reply,
+    ReplyKind,
 )
 from bot.core.ports import NoticeSink
 from bot.core.texts import Texts
@@ -316,3 +318,40 @@ async def test_logs_hold_neither_the_token_nor_what_people_write(
     assert fake.token not in caplog.text
     assert fake.token.split(":")[1] not in caplog.text
     assert "secret worry" not in caplog.text
+
+
+async def test_one_undeliverable_reply_does_not_stop_the_next(fake: FakeTelegramApi) -> None:
+    chat = fake.private_chat(ALICE)
+    core = ScriptedCore()
+
+    async def two_replies(inbound: Inbound) -> Outcome:
+        return Outcome(replies=(Reply(inbound.chat, "first"), Reply(inbound.chat, "helplines")))
+
+    core.handle = two_replies  # type: ignore[method-assign]
+    fake.fail("sendMessage", times=1, status=400)  # Telegram refuses the first one outright
+    async with running_telegram(core, fake):
+        fake.send_text(chat, ALICE, "hi")
+        [sent] = await fake.wait_for_messages(chat.id, 1)
+    assert sent["text"] == "helplines"
+
+
+async def test_a_crisis_reply_outlasts_a_longer_outage(fake: FakeTelegramApi) -> None:
+    chat = fake.private_chat(ALICE)
+    core = ScriptedCore()
+
+    async def crisis_then_chat(inbound: Inbound) -> Outcome:
+        kind = ReplyKind.CRISIS if inbound.text == "crisis" else ReplyKind.MESSAGE
+        return Outcome(replies=(Reply(inbound.chat, f"re: {inbound.text}", kind=kind),))
+
+    core.handle = crisis_then_chat  # type: ignore[method-assign]
+    attempts = TelegramSettings().send_attempts
+    async with running_telegram(core, fake):
+        fake.fail("sendMessage", times=attempts + 1, status=502)
+        fake.send_text(chat, ALICE, "crisis")
+        await fake.wait_for_messages(chat.id, 1, timeout=30)
+        fake.fail("sendMessage", times=attempts + 1, status=502)
+        fake.send_text(chat, ALICE, "chat")
+        fake.send_text(chat, ALICE, "again")
+        sent = await fake.wait_for_messages(chat.id, 2, timeout=30)
+    # the crisis reply got through; an ordinary one gave up after `send_attempts` tries
+    assert [m["text"] for m in sent] == ["re: crisis", "re: again"]
