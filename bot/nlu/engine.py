@@ -24,7 +24,7 @@ from bot.nlu.data import load_training_data, risk_training_examples
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.text import component
 
-CODE_VERSION = "nlu-3"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-4"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 
 
