@@ -49,9 +49,9 @@ class Kind(StrEnum):
     IDIOM = "idiom"  # exception: "this homework is killing me" cancels what it overlaps
     GAMING = "gaming"  # game talk: cancels ambiguous kill/die statements in the message
     TOPIC = "topic"  # an essay, the news, a film: cancels ambiguous statements in the message
-    LYRICS = "lyrics"
+    LYRICS = "lyrics"  # a song being quoted: cancels what it overlaps / marks the message
     LAUGHTER = "laughter"  # "lol", "💀": with a trivial trigger, high slang/explicit -> low
-    TRIVIAL = "trivial"  # "exam", "meeting": the other half of that hyperbole rule  # a song being quoted: cancels what it overlaps / marks the message
+    TRIVIAL = "trivial"  # "exam", "meeting": the other half of that hyperbole rule
     THIRD_PARTY = "third_party"  # someone else at risk ("my friend wants to die")
     HARASSMENT = "harassment"  # telling someone else to kill themselves ("kys")
     MINIMISING = "minimising"  # "i'm fine", "you misunderstood", "jk" (used with context)
