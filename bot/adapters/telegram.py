@@ -35,6 +35,8 @@ from bot.adapters.telegram_send import (
     PLATFORM,
     TelegramNoticeSink,
     TelegramSender,
+    message_ref,
+    topic_ref,
     with_retries,
 )
 from bot.adapters.telegram_settings import TelegramSettings
@@ -315,12 +317,13 @@ class TelegramAdapter:
         await self._sender.send_text(chat.id, self._core.texts.get(key), thread_id=thread)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:
-        thread_ref = await self._thread_ref(message)
-        if thread_ref is None:
-            return  # ordinary talk among moderators
-        case_id = await self._core.case_for_thread(PLATFORM, thread_ref)
+        case_id = None
+        for ref in self._thread_refs(message):
+            case_id = await self._core.case_for_thread(PLATFORM, ref)
+            if case_id is not None:
+                break
         if case_id is None:
-            return
+            return  # ordinary talk among moderators
         user = message.from_user
         assert user is not None
         outcome = await self._core.handle_moderator(
@@ -341,14 +344,18 @@ class TelegramAdapter:
                 message.chat.id, outcome.ack, thread_id=thread, reply_to=message.message_id
             )
 
-    async def _thread_ref(self, message: Message) -> str | None:
+    def _thread_refs(self, message: Message) -> list[str]:
+        """Which case thread a moderator's message could belong to: its forum topic, and/or
+        the bot's message it replies to."""
+        refs = []
         if message.is_topic_message and message.message_thread_id:
-            return str(message.message_thread_id)
+            refs.append(topic_ref(message.message_thread_id))
         replied = message.reply_to_message
-        if replied is None or replied.from_user is None or replied.from_user.id != self._bot.id:
-            return None
-        known = self._sink.thread_of_message.get(replied.message_id)
-        return known or str(replied.message_id)
+        author = replied.from_user if replied is not None else None
+        if replied is not None and author is not None and author.id == self._bot.id:
+            known = self._sink.thread_of_message.get(replied.message_id)
+            refs.append(known or message_ref(replied.message_id))
+        return refs
 
 
 # ---- wiring ----------------------------------------------------------------------------------

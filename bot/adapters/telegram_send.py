@@ -8,6 +8,7 @@ dropped because of either, so every call goes through `with_retries`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyK
 
 PLATFORM = "telegram"
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOPIC_NAME_LIMIT = 128
@@ -180,9 +182,23 @@ class TelegramSender:
         )
 
 
+def topic_ref(topic_id: int) -> str:
+    """Thread reference of a case that has its own forum topic."""
+    return f"topic:{topic_id}"
+
+
+def message_ref(message_id: int) -> str:
+    """Thread reference of a case whose thread is the replies to its ping message."""
+    return f"msg:{message_id}"
+
+
 class TelegramNoticeSink:
     """Posts moderator notices in the moderators' supergroup, one forum topic per case (or, in
-    a group without topics, one ping message whose replies form the case's thread)."""
+    a group without topics, one ping message whose replies form the case's thread).
+
+    The thread reference says which of the two a case got ("topic:12" / "msg:345"), so a case
+    keeps working if the group turns topics on or off, or the bot lacks the right to create
+    topics (it then falls back to a ping message)."""
 
     platform = PLATFORM
 
@@ -194,7 +210,9 @@ class TelegramNoticeSink:
         # Retries of a delivery that half-succeeded must not post twice (outbox is at-least-once).
         self._delivered: dict[str, str | None] = {}
         self._topics: dict[str, int] = {}
-        # message id of anything we posted for a case -> the case's thread ref (non-forum replies)
+        # message id of anything posted for a case -> the case's thread ref, so a moderator can
+        # answer by replying to any of them (not only to the ping); lost on restart, when only
+        # replies to the ping itself are recognised
         self.thread_of_message: dict[int, str] = {}
 
     async def is_forum(self) -> bool:
@@ -208,27 +226,36 @@ class TelegramNoticeSink:
             raise RuntimeError("telegram.moderator_chat_id is not configured")
         return self._chat_id
 
+    async def _new_topic(self, chat_id: int, notice: ModeratorNotice) -> str | None:
+        topic = self._topics.get(notice.case_id)
+        if topic is None:
+            name = notice.text.splitlines()[0][:_TOPIC_NAME_LIMIT] or notice.case_id
+            try:
+                created = await self._sender.call(
+                    lambda: self._bot.create_forum_topic(chat_id, name)
+                )
+            except BadRequest as exc:  # typically: the bot may not manage topics
+                log.warning("telegram: no topic for a case (%s); using a reply thread", exc)
+                return None
+            topic = self._topics[notice.case_id] = created.message_thread_id
+        return topic_ref(topic)
+
     async def deliver(self, notice: ModeratorNotice, thread_ref: str | None) -> str | None:
         if notice.idempotency_key in self._delivered:
             return self._delivered[notice.idempotency_key]
         chat_id = self._require_chat()
-        forum = await self.is_forum()
-        if thread_ref is None and notice.kind is NoticeKind.PING and forum:
-            topic = self._topics.get(notice.case_id)
-            if topic is None:
-                name = notice.text.splitlines()[0][:_TOPIC_NAME_LIMIT] or notice.case_id
-                created = await self._sender.call(
-                    lambda: self._bot.create_forum_topic(chat_id, name)
-                )
-                topic = self._topics[notice.case_id] = created.message_thread_id
-            thread_ref = str(topic)
-        thread_id = int(thread_ref) if forum and thread_ref else None
-        reply_to = int(thread_ref) if not forum and thread_ref else None
+        if thread_ref is None and notice.kind is NoticeKind.PING and await self.is_forum():
+            thread_ref = await self._new_topic(chat_id, notice)
+        kind, _, number = (thread_ref or "").partition(":")
         sent = await self._sender.send_text(
-            chat_id, notice.text, notice.buttons, thread_id=thread_id, reply_to=reply_to
+            chat_id,
+            notice.text,
+            notice.buttons,
+            thread_id=int(number) if kind == "topic" else None,
+            reply_to=int(number) if kind == "msg" else None,
         )
         if thread_ref is None and notice.kind is NoticeKind.PING:
-            thread_ref = str(sent[0].message_id)
+            thread_ref = message_ref(sent[0].message_id)
         if thread_ref is not None:
             for message in sent:
                 self.thread_of_message[message.message_id] = thread_ref

@@ -307,3 +307,22 @@ async def test_pings_survive_429_and_5xx(
     pings = [p for p in fake.sent_to(MODS_ID) if "reply_markup" in p]
     assert len(pings) == 1, "a retried ping is never posted twice"
     assert len(fake.topics) == (1 if is_forum(fake) else 0)
+
+
+async def test_a_forum_where_the_bot_may_not_create_topics(
+    settings: Settings, nlu: ScriptedNlu
+) -> None:
+    """A common set-up slip: the ping still arrives, and replies to it reach the person."""
+    async with FakeTelegramApi() as fake:
+        mods = fake.add_chat(FakeChat(MODS_ID, "supergroup", "Moderators", is_forum=True))
+        fake.set_member(MODS_ID, MOD, "member")
+        fake.fail("createForumTopic", times=100, status=400)
+        async with signpost(settings, nlu, fake) as app:
+            ping, _ = await open_case(fake, nlu)
+            assert "message_thread_id" not in fake.sent_to(MODS_ID)[0]
+            claim = buttons(ping)[0]
+            assert await press(fake, MOD, ping, claim) == app.texts.get("moderators.ack.claimed")
+            fake.send_text(mods, MOD, "Hi, I'm here with you.", reply_to=ping)
+            relayed = app.texts.get("human.relay", moderator="Mo", text="Hi, I'm here with you.")
+            await fake.wait_until(lambda: relayed in texts_to(fake, ALICE.id))
+        assert fake.topics == {}

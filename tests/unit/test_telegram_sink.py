@@ -49,11 +49,26 @@ async def test_a_case_lives_in_one_topic_or_thread(room: tuple[FakeTelegramApi, 
     assert again == ref
     ping, claimed = fake.sent_to(MODS)
     assert ping["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "c:c1:claim|sig"
+    kind, number = ref.split(":")
     if fake.topics:
+        assert kind == "topic"
         assert list(fake.topics.values()) == ["🆘 New case c1 · risk: high"]
-        assert ping["message_thread_id"] == claimed["message_thread_id"] == int(ref)
+        assert ping["message_thread_id"] == claimed["message_thread_id"] == int(number)
     else:
-        assert claimed["reply_parameters"]["message_id"] == int(ref)
+        assert kind == "msg"
+        assert claimed["reply_parameters"]["message_id"] == int(number)
+        assert fake.last_sent_message(MODS)["reply_to_message"]["message_id"] == int(number)
+
+
+async def test_without_the_right_to_make_topics_a_case_uses_a_reply_thread() -> None:
+    async with FakeTelegramApi() as fake, Bot(fake.token, base_url=f"{fake.base_url}/bot") as bot:
+        fake.add_chat(FakeChat(MODS, "supergroup", "Mods", is_forum=True))
+        fake.fail("createForumTopic", times=5, status=400)  # "not enough rights"
+        sink = sink_for(bot)
+        ref = await sink.deliver(notice(NoticeKind.PING, "k1"), None)
+        assert ref is not None and ref.startswith("msg:")
+        await sink.deliver(notice(NoticeKind.CLAIMED, "k2", "✋ claimed"), ref)
+        assert fake.sent_to(MODS)[1]["reply_parameters"]["message_id"] == int(ref[4:])
 
 
 async def test_a_redelivered_notice_is_not_posted_twice(room: tuple[FakeTelegramApi, Bot]) -> None:
