@@ -15,15 +15,36 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_wheel_carries_content_and_finds_it(tmp_path: Path) -> None:
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path / "dist"), str(ROOT)],
-        capture_output=True, check=False, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=300,
     )
     if build.returncode != 0 and b"hatchling" in build.stderr:
         build = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path / "dist"),
-             str(ROOT)],
-            capture_output=True, check=False, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-w",
+                str(tmp_path / "dist"),
+                str(ROOT),
+            ],
+            capture_output=True,
+            check=False,
+            timeout=300,
         )
     assert build.returncode == 0, build.stderr.decode()[-2000:]
     wheel = next((tmp_path / "dist").glob("signpost_bot-*.whl"))
@@ -40,10 +61,17 @@ def test_wheel_carries_content_and_finds_it(tmp_path: Path) -> None:
         assert needed in names, needed
     assert any(n.startswith("bot/_content/nlu/intents/") for n in names)
     probe = subprocess.run(
-        [sys.executable, "-I", "-c",
-         "import sys; sys.path.insert(0, sys.argv[1]); import bot.content as c; "
-         "print(c.content_root())", str(site)],
-        capture_output=True, check=False, timeout=60,
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import bot.content as c; "
+            "print(c.content_root())",
+            str(site),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
     assert probe.returncode == 0, probe.stderr.decode()
     assert Path(probe.stdout.decode().strip()) == site / "bot" / "_content"

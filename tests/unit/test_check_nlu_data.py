@@ -1,0 +1,42 @@
+"""The maintainers' checker for nlu/ catches what would silently corrupt training."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "tools" / "check_nlu_data.py"
+
+
+def run(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(TOOL), str(folder)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_shipped_data_passes() -> None:
+    done = run(ROOT / "nlu")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_sentence_in_two_files_fails(tmp_path: Path) -> None:
+    copy = tmp_path / "nlu"
+    shutil.copytree(ROOT / "nlu", copy)
+    greet = copy / "intents" / "greet.yml"
+    stolen = "i want to die"
+    greet.write_text(greet.read_text() + f"    - {stolen}\n")
+    done = run(copy)
+    assert done.returncode == 1
+    assert "greet.yml" in done.stdout + done.stderr
+
+
+def test_broken_yaml_fails(tmp_path: Path) -> None:
+    copy = tmp_path / "nlu"
+    shutil.copytree(ROOT / "nlu", copy)
+    (copy / "intents" / "thanks.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: thanks\n  examples: ['
+    )
+    assert run(copy).returncode == 1
