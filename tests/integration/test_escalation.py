@@ -22,10 +22,16 @@ async def app(settings: Settings, nlu: ScriptedNlu, db_url: str) -> AsyncIterato
     await application.close()
 
 
-def mod_press(app: App, payload: str, *, who: str = "mod-1", member: bool = True) -> ModeratorInbound:
+def mod_press(
+    app: App, payload: str, *, who: str = "mod-1", member: bool = True
+) -> ModeratorInbound:
     return ModeratorInbound(
-        platform="console", moderator=who, moderator_name=who.upper(),
-        received_at=datetime.now(UTC), is_moderator=member, payload=payload,
+        platform="console",
+        moderator=who,
+        moderator_name=who.upper(),
+        received_at=datetime.now(UTC),
+        is_moderator=member,
+        payload=payload,
     )
 
 
@@ -62,8 +68,12 @@ async def test_claim_relay_resolve(app: App, nlu: ScriptedNlu) -> None:
     assert case_id == ping.case_id
     back = await app.handle_moderator(
         ModeratorInbound(
-            platform="console", moderator="mod-1", moderator_name="MOD-1",
-            received_at=datetime.now(UTC), is_moderator=True, case_id=case_id,
+            platform="console",
+            moderator="mod-1",
+            moderator_name="MOD-1",
+            received_at=datetime.now(UTC),
+            is_moderator=True,
+            case_id=case_id,
             text="I'm here. Do you want to tell me what happened?",
         )
     )
@@ -187,8 +197,12 @@ async def test_group_case_never_relays_into_the_group(app: App, nlu: ScriptedNlu
     assert sink.notices[-1][0].kind is NoticeKind.RELAY
     back = await app.handle_moderator(
         ModeratorInbound(
-            platform="console", moderator="mod-1", moderator_name="MOD-1",
-            received_at=datetime.now(UTC), is_moderator=True, case_id=ping.case_id,
+            platform="console",
+            moderator="mod-1",
+            moderator_name="MOD-1",
+            received_at=datetime.now(UTC),
+            is_moderator=True,
+            case_id=ping.case_id,
             text="Hi, thanks for reaching out.",
         )
     )
