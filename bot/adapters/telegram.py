@@ -70,6 +70,7 @@ _ATTACHMENTS = (
     "poll",
 )
 _WATCH_COMMAND = "/signpost_watch"
+_MEMBERSHIP_ENTRIES = 10_000
 
 
 class CoreFacade(Protocol):
@@ -160,6 +161,8 @@ class MembershipCache:
             status = str(member.status)
         except BadRequest:
             status = str(ChatMemberStatus.LEFT)
+        if len(self._entries) >= _MEMBERSHIP_ENTRIES:  # forget stale answers, keep memory flat
+            self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self._ttl}
         self._entries[(chat_id, user_id)] = (now, status)
         return status
 

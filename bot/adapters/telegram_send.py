@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
@@ -31,6 +32,8 @@ from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyK
 
 PLATFORM = "telegram"
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 log = logging.getLogger(__name__)
 
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -182,6 +185,21 @@ class TelegramSender:
         )
 
 
+class BoundedMap(OrderedDict[K, V]):
+    """A dict that forgets its oldest entries beyond `limit`: the sink's memories only need to
+    outlive a retry or a conversation, not the process."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self._limit:
+            self.popitem(last=False)
+
+
 def topic_ref(topic_id: int) -> str:
     """Thread reference of a case that has its own forum topic."""
     return f"topic:{topic_id}"
@@ -208,12 +226,12 @@ class TelegramNoticeSink:
         self._chat_id = chat_id
         self._is_forum: bool | None = None
         # Retries of a delivery that half-succeeded must not post twice (outbox is at-least-once).
-        self._delivered: dict[str, str | None] = {}
-        self._topics: dict[str, int] = {}
+        self._delivered: BoundedMap[str, str | None] = BoundedMap()
+        self._topics: BoundedMap[str, int] = BoundedMap()
         # message id of anything posted for a case -> the case's thread ref, so a moderator can
         # answer by replying to any of them (not only to the ping); lost on restart, when only
         # replies to the ping itself are recognised
-        self.thread_of_message: dict[int, str] = {}
+        self.thread_of_message: BoundedMap[int, str] = BoundedMap()
 
     async def is_forum(self) -> bool:
         if self._is_forum is None:

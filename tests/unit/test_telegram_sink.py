@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError
 
-from bot.adapters.telegram_send import TelegramNoticeSink, TelegramSender
+from bot.adapters.telegram_send import BoundedMap, TelegramNoticeSink, TelegramSender
 from bot.adapters.telegram_settings import TelegramSettings
 from bot.core.messages import Button, ModeratorNotice, NoticeKind
 from bot.core.risk import RiskLevel
@@ -100,3 +100,12 @@ async def test_without_a_configured_room_delivery_fails_loudly() -> None:
         sender = TelegramSender(bot, TelegramSettings(), backoff=0)
         with pytest.raises(RuntimeError, match="moderator_chat_id"):
             await TelegramNoticeSink(sender, bot, None).deliver(notice(NoticeKind.PING, "k"), None)
+
+
+def test_the_sinks_memory_stays_bounded_and_keeps_the_newest() -> None:
+    memory: BoundedMap[int, str] = BoundedMap(limit=3)
+    for n in range(5):
+        memory[n] = f"v{n}"
+    memory[2] = "again"  # touched: now the newest
+    memory[5] = "v5"
+    assert list(memory) == [4, 2, 5]
