@@ -184,25 +184,88 @@ def compile_phrase(phrase: str, attr: str, nlp: Language) -> Iterator[list[dict[
             yield pattern
 
 
+# Words so common that indexing a pattern under them would select it for nearly every message.
+_COMMON = frozenset({"i", "be", "to", "the", "a", "an", "my", "me", "it", "you", "not", "and",
+                     "of", "in", "on", "at", "do", "have", "that", "this", "so", "just", "for",
+                     "'m", "m", "'s", "with", "is", "are", "was", "will", "would", "can", "no"})
+
+
+def _slot_values(token: dict[str, Any]) -> set[tuple[str, str]] | None:
+    """(attr, value) pairs a required token can match, or None when it cannot be indexed."""
+    if token.get("OP") not in (None, "+"):
+        return None
+    for attr in ("LEMMA", "LOWER"):
+        value = token.get(attr)
+        if isinstance(value, str):
+            return {(attr, value)}
+        if isinstance(value, dict) and isinstance(value.get("IN"), list):
+            return {(attr, str(v)) for v in value["IN"]}
+    return None
+
+
+def _anchor(pattern: list[dict[str, Any]]) -> set[tuple[str, str]] | None:
+    """The most selective required slot: a message without any of its values cannot match."""
+    slots = [v for v in (_slot_values(tok) for tok in pattern) if v]
+    if not slots:
+        return None
+    return min(slots, key=lambda vals: (sum(v in _COMMON for _, v in vals) > 0, len(vals)))
+
+
 class PatternMatcher:
-    """All pattern files compiled into one Matcher; `find` returns hits for a processed Doc."""
+    """Pattern files compiled into one spaCy Matcher per pattern id, behind an anchor index.
+
+    spaCy's Matcher tries every pattern at every token, which costs milliseconds with a
+    thousand patterns. Each pattern is indexed under its most selective required word, and a
+    message only runs the matchers of ids whose anchor words it contains (plus the few ids
+    that cannot be indexed, such as regex-only patterns).
+    """
 
     def __init__(self, pattern_set: PatternSet, nlp: Language) -> None:
         self._specs = pattern_set.specs
-        self._matcher = Matcher(nlp.vocab)
+        # one Matcher per phrase: a message runs only the phrases whose anchor words it has
+        self._groups: list[tuple[PatternSpec, Matcher]] = []
+        self._index: dict[tuple[str, str], set[int]] = {}
+        self._always: set[int] = set()
         for spec in pattern_set.specs.values():
             try:
-                compiled = [
-                    p for phrase in spec.phrases for p in compile_phrase(phrase, spec.attr, nlp)
-                ]
-                compiled.extend(spec.tokens)
-                self._matcher.add(spec.id, compiled)
+                phrases = [list(compile_phrase(phrase, spec.attr, nlp)) for phrase in spec.phrases]
+                phrases.extend([pattern] for pattern in spec.tokens)
+                for compiled in phrases:
+                    if compiled:
+                        self._add_group(spec, compiled, nlp)
             except (ValueError, KeyError, re.error) as exc:
                 raise PatternError(f"{spec.id}: {exc}") from exc
 
+    def _add_group(self, spec: PatternSpec, compiled: list[list[dict[str, Any]]],
+                   nlp: Language) -> None:
+        matcher = Matcher(nlp.vocab)
+        matcher.add(spec.id, compiled)
+        group = len(self._groups)
+        self._groups.append((spec, matcher))
+        for pattern in compiled:
+            anchor = _anchor(pattern)
+            if anchor is None:
+                self._always.add(group)
+            for key in anchor or ():
+                self._index.setdefault(key, set()).add(group)
+
+    def candidates(self, doc: Doc) -> set[int]:
+        found = set(self._always)
+        index = self._index
+        for tok in doc:
+            for key in (("LEMMA", tok.lemma_), ("LOWER", tok.lower_)):
+                ids = index.get(key)
+                if ids:
+                    found |= ids
+        return found
+
     def find(self, doc: Doc) -> list[Hit]:
         hits = []
-        for match_id, start, end in self._matcher(doc):
-            spec = self._specs[doc.vocab.strings[match_id]]
-            hits.append(Hit(spec, start, end))
+        seen: set[tuple[str, int, int]] = set()
+        for group in sorted(self.candidates(doc)):
+            spec, matcher = self._groups[group]
+            for _, start, end in matcher(doc):
+                if (spec.id, start, end) not in seen:
+                    seen.add((spec.id, start, end))
+                    hits.append(Hit(spec, start, end))
         return hits
