@@ -64,8 +64,10 @@ class DirectorySignposts:
             return numbers[0]
         return self.texts.get("emergency.either", first=numbers[0], second=numbers[1])
 
-    def block(self, code: str | None, now: datetime, *, topic: str | None = None) -> str:
-        return render_helplines(self._fresh().for_region(code), self.texts, now, topic=topic)
+    def block(self, code: str | None, now: datetime, *, crisis: bool = False) -> str:
+        """The helpline block; for a crisis, suicide-prevention lines come first."""
+        region = self._fresh().for_region(code)
+        return render_helplines(region, self.texts, now, prefer="suicide" if crisis else None)
 
     def continents(self) -> list[tuple[str, str]]:
         groups = continents(self._fresh().regions())

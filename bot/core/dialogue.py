@@ -146,7 +146,7 @@ class Dialogue:
     # crisis ---------------------------------------------------------------------------------
     def _crisis_replies(self, inbound: Inbound, risk: RiskLevel, region: str | None) -> list[Reply]:
         now = inbound.received_at
-        block = self.signposts.block(region, now)
+        block = self.signposts.block(region, now, crisis=True)
         emergency = self.signposts.emergency(region)
         key = "crisis.critical" if risk >= RiskLevel.CRITICAL else "crisis.high"
         extra = (
@@ -204,7 +204,7 @@ class Dialogue:
                 self.c.reply(
                     inbound.chat,
                     "crisis.held_safety_net",
-                    extra=(self.signposts.block(region, inbound.received_at),),
+                    extra=(self.signposts.block(region, inbound.received_at, crisis=True),),
                     kind=ReplyKind.CRISIS,
                     emergency=self.signposts.emergency(region),
                 )

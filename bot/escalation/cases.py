@@ -295,7 +295,7 @@ class CaseService:
             entries = [notice_entry(notice, now)]
             if case.chat_id is not None and case.kind == "risk":
                 chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
-                block = self.signposts.block(case.region, now)
+                block = self.signposts.block(case.region, now, crisis=True)
                 reply = self.composer.reply(
                     chat, "human.unavailable", extra=(block,), kind=ReplyKind.CRISIS
                 )

@@ -27,6 +27,7 @@ def render_helplines(
     now: datetime,
     *,
     topic: str | None = None,
+    prefer: str | None = None,
     limit: int = 4,
 ) -> str:
     """The helpline block for `region` at `now` (timezone-aware).
@@ -34,7 +35,9 @@ def render_helplines(
     Emergency number(s) first; then up to `limit` services, open ones first (24/7 marked),
     closed ones with their next opening; a suspended service is replaced by its replacement; an
     unverified or year-old entry is flagged with the international directory link. With `topic`,
-    only services listing that topic (all of them if none does).
+    only services listing that topic (all of them if none does). With `prefer`, services listing
+    that topic come first among equally open ones (a crisis reply prefers `suicide` lines, so a
+    children's line open at night does not push the national crisis line down).
     """
     if region.is_fallback:
         return _render_fallback(region, texts)
@@ -48,7 +51,10 @@ def render_helplines(
         if not matching:
             lines.append(texts.get("helplines.none_for_topic"))
         services = matching or services
-    ranked = sorted(services, key=lambda item: _rank(item[1], now))
+    ranked = sorted(
+        services,
+        key=lambda item: (_rank(item[1], now), bool(prefer) and prefer not in item[1].topics),
+    )
     for replaced, service in ranked[:limit]:
         if replaced:
             lines.append(texts.get("helplines.replaced", old=replaced))

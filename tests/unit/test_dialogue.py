@@ -35,7 +35,7 @@ async def test_crisis_reply_gives_emergency_number_and_region_lines(
     out = await app.handle(say("i want to die"))
     crisis = [r for r in out.replies if r.kind is ReplyKind.CRISIS]
     assert crisis, "no crisis reply"
-    block = app.signposts.block("GB", datetime.now(UTC))
+    block = app.signposts.block("GB", datetime.now(UTC), crisis=True)
     assert block in crisis[0].text
     assert any("/human" in (app.composer.signer.verify(b.payload) or "") for b in crisis[0].buttons)
     assert_from_responses(out.replies, app.texts, blocks=[block])
@@ -51,7 +51,7 @@ async def test_critical_asks_about_safety_and_puts_emergency_first(
     first = out.replies[0].text
     emergency = app.signposts.emergency("GB")
     assert "Are you safe right now?" in first
-    assert first.index(emergency) < first.index(app.signposts.block("GB", datetime.now(UTC)))
+    assert first.index(emergency) < first.index(app.signposts.block("GB", datetime.now(UTC), crisis=True))
 
 
 async def test_crisis_reply_survives_a_broken_database(app: App, nlu: ScriptedNlu) -> None:

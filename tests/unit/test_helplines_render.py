@@ -168,3 +168,20 @@ def test_every_word_comes_from_responses(directory: HelplineDirectory, texts: Te
     assert lines[0] == "HELPLINES FOR United Kingdom:"
     assert "• Evening Line (CLOSED NOW, OPENS AT 19:00)" in lines
     assert "TEXT SHOUT TO 85258 (FREE)" in lines
+
+
+def test_a_crisis_reply_prefers_suicide_lines_among_open_ones(
+    directory: HelplineDirectory, texts: Texts
+) -> None:
+    region = directory.for_region("GB")
+    plain = [s.name for s in region.services if s.is_open(MONDAY_EVENING)]
+    ordered = render_helplines(region, texts, MONDAY_EVENING, prefer="suicide").splitlines()
+    headers = [line for line in ordered if line.startswith("• ")]
+    suicide = {s.name for s in region.services if "suicide" in s.topics}
+    seen_other = False
+    for header in headers:
+        name = header[2:].split(" (")[0]
+        if name not in suicide:
+            seen_other = True
+        elif seen_other and name in plain:
+            raise AssertionError(f"{name} is a suicide line but comes after another open line")
