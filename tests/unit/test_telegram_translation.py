@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
-from bot.adapters.telegram import normalise_command
+from bot.adapters.telegram_receive import normalise_command
 from bot.adapters.telegram_send import (
     deep_link,
     keyboard,
