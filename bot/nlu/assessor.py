@@ -25,6 +25,7 @@ from bot.nlu.patterns import PatternMatcher
 from bot.nlu.rules import PatternVerdict, assess_hits
 from bot.nlu.text import clip_for_patterns, normalise
 
+BATCH_SIZE = 128  # messages per classifier batch; bounds memory for long inputs
 CONTEXT_TURNS = 3  # a high/critical message keeps a floor for this many later turns
 CONTEXT_FLOOR = RiskLevel.MEDIUM
 # Without a pattern, the classifier alone does not flag a message whose intent is a plain request.
@@ -77,8 +78,16 @@ class Assessor:
             return error_assessment(exc)
 
     def assess_many(self, texts: Iterable[str]) -> Iterator[Assessment]:
-        """Batched assessment (nlp.pipe) for the CLI and evaluation; same results as assess."""
-        items = list(texts)
+        """Batched assessment for the CLI and evaluation; same results as `assess`."""
+        batch: list[str] = []
+        for text in texts:
+            batch.append(text)
+            if len(batch) >= BATCH_SIZE:
+                yield from self._assess_batch(batch)
+                batch = []
+        yield from self._assess_batch(batch)
+
+    def _assess_batch(self, items: list[str]) -> Iterator[Assessment]:
         try:
             docs = classify(self._nlp, [analyse(self._nlp, self._prepare(t)) for t in items])
         except Exception:  # one bad text must not cost the others their answer

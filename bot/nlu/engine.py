@@ -26,6 +26,7 @@ from bot.nlu.text import component
 
 CODE_VERSION = "nlu-4"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
+PATTERNS_FILE = "patterns.json"
 
 
 class ModelMissingError(RuntimeError):
@@ -58,6 +59,9 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=cache_dir))
     try:
         nlp.to_disk(tmp / "model")
+        # compiled patterns travel with the model: loading skips YAML parsing and compiling
+        compiled = PatternMatcher(patterns, nlp).compiled
+        (tmp / PATTERNS_FILE).write_text(json.dumps(compiled), encoding="utf-8")
         meta = {
             "key": target.name,
             "seed": seed,
@@ -91,6 +95,9 @@ def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True
 
 def load_from(target: Path, nlu_dir: Path) -> Assessor:
     nlp = spacy.load(target / "model")
-    matcher = PatternMatcher(load_pattern_set(nlu_dir / "patterns"), nlp)
+    patterns = load_pattern_set(nlu_dir / "patterns")
+    saved = target / PATTERNS_FILE
+    compiled = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else None
+    matcher = PatternMatcher(patterns, nlp, compiled)
     intents = tuple(component(nlp, INTENT_PIPE).labels)
     return Assessor(nlp, matcher, intents)

@@ -184,10 +184,60 @@ def compile_phrase(phrase: str, attr: str, nlp: Language) -> Iterator[list[dict[
             yield pattern
 
 
+def _compile_all(
+    pattern_set: PatternSet, nlp: Language
+) -> dict[str, list[list[list[dict[str, Any]]]]]:
+    """Phrases -> Matcher token patterns, per pattern id and phrase (saved with the model)."""
+    out: dict[str, list[list[list[dict[str, Any]]]]] = {}
+    for spec in pattern_set.specs.values():
+        try:
+            groups = [list(compile_phrase(phrase, spec.attr, nlp)) for phrase in spec.phrases]
+        except (ValueError, KeyError, re.error) as exc:
+            raise PatternError(f"{spec.id}: {exc}") from exc
+        groups.extend([pattern] for pattern in spec.tokens)
+        out[spec.id] = groups
+    return out
+
+
 # Words so common that indexing a pattern under them would select it for nearly every message.
-_COMMON = frozenset({"i", "be", "to", "the", "a", "an", "my", "me", "it", "you", "not", "and",
-                     "of", "in", "on", "at", "do", "have", "that", "this", "so", "just", "for",
-                     "'m", "m", "'s", "with", "is", "are", "was", "will", "would", "can", "no"})
+_COMMON = frozenset(
+    {
+        "i",
+        "be",
+        "to",
+        "the",
+        "a",
+        "an",
+        "my",
+        "me",
+        "it",
+        "you",
+        "not",
+        "and",
+        "of",
+        "in",
+        "on",
+        "at",
+        "do",
+        "have",
+        "that",
+        "this",
+        "so",
+        "just",
+        "for",
+        "'m",
+        "m",
+        "'s",
+        "with",
+        "is",
+        "are",
+        "was",
+        "will",
+        "would",
+        "can",
+        "no",
+    }
+)
 
 
 def _slot_values(token: dict[str, Any]) -> set[tuple[str, str]] | None:
@@ -220,24 +270,29 @@ class PatternMatcher:
     that cannot be indexed, such as regex-only patterns).
     """
 
-    def __init__(self, pattern_set: PatternSet, nlp: Language) -> None:
+    def __init__(
+        self,
+        pattern_set: PatternSet,
+        nlp: Language,
+        compiled: dict[str, list[list[list[dict[str, Any]]]]] | None = None,
+    ) -> None:
         self._specs = pattern_set.specs
         # one Matcher per phrase: a message runs only the phrases whose anchor words it has
         self._groups: list[tuple[PatternSpec, Matcher]] = []
         self._index: dict[tuple[str, str], set[int]] = {}
         self._always: set[int] = set()
+        self.compiled = compiled if compiled is not None else _compile_all(pattern_set, nlp)
         for spec in pattern_set.specs.values():
             try:
-                phrases = [list(compile_phrase(phrase, spec.attr, nlp)) for phrase in spec.phrases]
-                phrases.extend([pattern] for pattern in spec.tokens)
-                for compiled in phrases:
-                    if compiled:
-                        self._add_group(spec, compiled, nlp)
+                for group in self.compiled[spec.id]:
+                    if group:
+                        self._add_group(spec, group, nlp)
             except (ValueError, KeyError, re.error) as exc:
                 raise PatternError(f"{spec.id}: {exc}") from exc
 
-    def _add_group(self, spec: PatternSpec, compiled: list[list[dict[str, Any]]],
-                   nlp: Language) -> None:
+    def _add_group(
+        self, spec: PatternSpec, compiled: list[list[dict[str, Any]]], nlp: Language
+    ) -> None:
         matcher = Matcher(nlp.vocab)
         matcher.add(spec.id, compiled)
         group = len(self._groups)
