@@ -43,23 +43,26 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     chat would delay a crisis reply in every other chat.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    # Updates waiting for their chat's turn hold a slot too (python-telegram-bot takes the slot
+    # first), so the limit is high: a burst in one busy group waiting out a 429 must not use
+    # up the slots other chats need. Real parallelism is bounded by the number of chats.
+    def __init__(self, max_concurrent_updates: int = 4096) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
+        self._pending: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         key = chat.id if chat is not None else 0
         lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
+        self._pending[key] = self._pending.get(key, 0) + 1
         try:
             async with lock:
                 await coroutine
         finally:
-            self._users[key] -= 1
-            if not self._users[key]:  # forget idle chats so the table does not grow forever
-                del self._users[key], self._locks[key]
+            self._pending[key] -= 1
+            if not self._pending[key]:  # forget idle chats so the table does not grow forever
+                del self._pending[key], self._locks[key]
 
     async def initialize(self) -> None:
         pass
