@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
@@ -262,12 +263,12 @@ def _anchor(pattern: list[dict[str, Any]]) -> set[tuple[str, str]] | None:
 
 
 class PatternMatcher:
-    """Pattern files compiled into one spaCy Matcher per pattern id, behind an anchor index.
+    """Pattern files compiled into one spaCy Matcher per phrase, behind a word index.
 
     spaCy's Matcher tries every pattern at every token, which costs milliseconds with a
-    thousand patterns. Each pattern is indexed under its most selective required word, and a
-    message only runs the matchers of ids whose anchor words it contains (plus the few ids
-    that cannot be indexed, such as regex-only patterns).
+    thousand patterns. Each phrase is indexed under its most selective required word, and a
+    message only runs the phrases whose required words it all contains (plus the few that
+    cannot be indexed, such as regex-only phrases).
     """
 
     def __init__(
@@ -279,7 +280,10 @@ class PatternMatcher:
         self._specs = pattern_set.specs
         # one Matcher per phrase: a message runs only the phrases whose anchor words it has
         self._groups: list[tuple[PatternSpec, Matcher]] = []
-        self._index: dict[tuple[str, str], set[int]] = {}
+        # per group, per pattern: the word sets its required slots need (all of them present)
+        self._needs: list[list[list[frozenset[int]]]] = []
+        self._strings = nlp.vocab.strings
+        self._index: dict[int, set[int]] = {}  # key: _key(attr, word)
         self._always: set[int] = set()
         self.compiled = compiled if compiled is not None else _compile_all(pattern_set, nlp)
         for spec in pattern_set.specs.values():
@@ -297,27 +301,49 @@ class PatternMatcher:
         matcher.add(spec.id, compiled)
         group = len(self._groups)
         self._groups.append((spec, matcher))
+        needs = {
+            tuple(
+                frozenset(self._key(attr, word) for attr, word in values)
+                for values in (_slot_values(t) for t in pattern)
+                if values
+            )
+            for pattern in compiled
+        }
+        self._needs.append([list(n) for n in needs])
         for pattern in compiled:
             anchor = _anchor(pattern)
             if anchor is None:
                 self._always.add(group)
-            for key in anchor or ():
-                self._index.setdefault(key, set()).add(group)
+            for attr, word in anchor or ():
+                self._index.setdefault(self._key(attr, word), set()).add(group)
 
-    def candidates(self, doc: Doc) -> set[int]:
+    def _key(self, attr: str, word: str) -> int:
+        """Lemma and lower-case hashes share one key space: lower-case keys are negated."""
+        value = int(self._strings.add(word))
+        return value if attr == "LEMMA" else -value - 1
+
+    def candidates(self, doc: Doc) -> list[int]:
+        """Groups whose every required word is in the message (a cheap necessary condition)."""
+        table = doc.to_array([LEMMA, LOWER])
+        keys = {int(v) for v in table[:, 0]} | {-int(v) - 1 for v in table[:, 1]}
         found = set(self._always)
         index = self._index
-        for tok in doc:
-            for key in (("LEMMA", tok.lemma_), ("LOWER", tok.lower_)):
-                ids = index.get(key)
-                if ids:
-                    found |= ids
-        return found
+        for key in keys:
+            ids = index.get(key)
+            if ids:
+                found |= ids
+        return [
+            group
+            for group in sorted(found)
+            if any(
+                all(not need.isdisjoint(keys) for need in pattern) for pattern in self._needs[group]
+            )
+        ]
 
     def find(self, doc: Doc) -> list[Hit]:
         hits = []
         seen: set[tuple[str, int, int]] = set()
-        for group in sorted(self.candidates(doc)):
+        for group in self.candidates(doc):
             spec, matcher = self._groups[group]
             for _, start, end in matcher(doc):
                 if (spec.id, start, end) not in seen:
