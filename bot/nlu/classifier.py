@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 import spacy
 from spacy.language import Language
@@ -69,11 +70,15 @@ def feature_doc(doc: Doc) -> Doc:
     words = [tok.lemma_ or tok.lower_ for tok in doc[:MAX_FEATURE_TOKENS]]
     pieces: list[str] = []
     for tok in doc[:MAX_FEATURE_TOKENS]:
-        if tok.is_punct or tok.is_space:
-            continue
-        padded = f"<{tok.lower_}>"
-        pieces.extend(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
+        if not (tok.is_punct or tok.is_space):
+            pieces.extend(_trigrams(tok.lower_))
     return Doc(doc.vocab, words=[*words, "|", *pieces] if words else ["|"])
+
+
+@lru_cache(maxsize=65536)
+def _trigrams(word: str) -> tuple[str, ...]:
+    padded = f"<{word}>"
+    return tuple(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
 
 
 def classify(nlp: Language, docs: list[Doc]) -> list[Doc]:

@@ -325,7 +325,8 @@ class PatternMatcher:
     def candidates(self, doc: Doc) -> list[int]:
         """Groups whose every required word is in the message (a cheap necessary condition)."""
         table = doc.to_array([LEMMA, LOWER])
-        keys = {int(v) for v in table[:, 0]} | {-int(v) - 1 for v in table[:, 1]}
+        keys = set(table[:, 0].tolist())
+        keys.update(-v - 1 for v in table[:, 1].tolist())
         found = set(self._always)
         index = self._index
         for key in keys:
