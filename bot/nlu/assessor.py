@@ -171,7 +171,7 @@ def _classifier_cap(verdict: PatternVerdict) -> RiskLevel:
         return RiskLevel.NONE
     if verdict.third_party:
         return verdict.risk
-    if verdict.softened:
+    if verdict.softened or verdict.minimising:  # "i'm fine": context decides, not the model
         return RiskLevel.LOW
     if verdict.excepted:
         return RiskLevel.NONE
