@@ -69,6 +69,11 @@ class RecordingSink:
         self.sent.append(reply)
 
 
+def model_cache_dir() -> Path:
+    """Where `signpost nlu train` (and `make test`) put the trained model: tests reuse it."""
+    return load_settings(ROOT / "config.yml").cache_dir
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.content import ContentPaths
 from bot.core.texts import Texts
+from tests.conftest import model_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = Texts.load(ROOT / "responses")
@@ -22,9 +21,7 @@ def signpost(args: list[str], stdin: bytes, tmp_path: Path) -> subprocess.Comple
     env = {
         **os.environ,
         "SIGNPOST_DATA_DIR": str(tmp_path),
-        "SIGNPOST_NLU__CACHE_DIR": os.environ.get(
-            "SIGNPOST_TEST_MODEL_CACHE", str(load_settings(ContentPaths.default().config).cache_dir)
-        ),
+        "SIGNPOST_NLU__CACHE_DIR": str(model_cache_dir()),
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],

@@ -51,7 +51,9 @@ async def test_critical_asks_about_safety_and_puts_emergency_first(
     first = out.replies[0].text
     emergency = app.signposts.emergency("GB")
     assert "Are you safe right now?" in first
-    assert first.index(emergency) < first.index(app.signposts.block("GB", datetime.now(UTC), crisis=True))
+    assert first.index(emergency) < first.index(
+        app.signposts.block("GB", datetime.now(UTC), crisis=True)
+    )
 
 
 async def test_crisis_reply_survives_a_broken_database(app: App, nlu: ScriptedNlu) -> None:

@@ -1,0 +1,1 @@
+"""Platform adapters: each only translates between a platform and the core."""
