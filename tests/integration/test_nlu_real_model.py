@@ -1,0 +1,58 @@
+"""The shipped nlu/ trained for real: what a person in the chat would notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.risk import RiskContext, RiskLevel
+from bot.nlu.engine import load_engine
+
+REPO_NLU = Path(__file__).resolve().parents[2] / "nlu"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return load_engine(REPO_NLU, tmp_path_factory.mktemp("models"))
+
+
+@pytest.mark.parametrize(
+    ("text", "at_least"),
+    [
+        ("honestly i just want to stop existing", RiskLevel.HIGH),
+        ("everyone would be happier if i wasn't here", RiskLevel.HIGH),
+        ("gonna kms tonight, i have the pills", RiskLevel.CRITICAL),
+        ("i just swallowed the whole bottle", RiskLevel.CRITICAL),
+        ("i keep cutting myself and i can't stop", RiskLevel.HIGH),
+        ("everything feels hopeless and i'm falling apart", RiskLevel.MEDIUM),
+    ],
+)
+def test_crisis_messages_are_flagged(engine, text: str, at_least: RiskLevel) -> None:  # type: ignore[no-untyped-def]
+    assert engine.assess(text).risk >= at_least
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this commute is killing me",
+        "i'd kill for a nap right now",
+        "we died to the final boss like ten times",
+        "hi, what can you do?",
+        "thanks, that helped",
+    ],
+)
+def test_everyday_talk_is_not_flagged(engine, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert engine.assess(text).risk <= RiskLevel.LOW
+
+
+def test_intents_for_plain_requests(engine) -> None:  # type: ignore[no-untyped-def]
+    assert engine.assess("hello there").intent == "greet"
+    assert engine.assess("can you give me a helpline number").intent == "helplines_request"
+
+
+def test_a_crisis_keeps_its_floor_after_i_am_fine(engine) -> None:  # type: ignore[no-untyped-def]
+    after = engine.assess("nvm i'm fine", RiskContext(RiskLevel.HIGH, turns_since=1))
+    assert after.risk >= RiskLevel.HIGH
