@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -37,6 +36,7 @@ class App:
     dialogue: Dialogue
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
     pepper: bytes = b""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox has work
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -83,8 +83,17 @@ class App:
                     await self.store.purge(retention.conversation_days, retention.case_days)
             except Exception:
                 log.exception("background pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=min(tick, 1.0))
+            await self._pause(stop, min(tick, 1.0))
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        """Sleep until `seconds` pass, new outbox work arrives, or `stop` is set."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self.wake.clear()
 
     async def close(self) -> None:
         await self.store.close()
@@ -136,7 +145,7 @@ async def build(
             default_region=settings.default_region,
         ),
     )
-    return App(
+    app = App(
         settings=settings,
         content=content,
         store=store,
@@ -148,3 +157,5 @@ async def build(
         dialogue=dialogue,
         pepper=secret + b":ids",
     )
+    cases.on_enqueue = app.wake.set
+    return app

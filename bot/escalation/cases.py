@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.config import EscalationSettings
 from bot.core.compose import Composer
@@ -57,6 +59,13 @@ class CaseService:
         self.signposts = signposts
         self.settings = settings
         self.moderated_platforms = moderated_platforms
+        self.on_enqueue: Callable[[], None] = lambda: None  # wakes the outbox dispatcher
+
+    async def _transition(self, case_id: str, **kwargs: Any) -> bool:
+        won = await self.store.transition(case_id, **kwargs)
+        if won and kwargs.get("outbox"):
+            self.on_enqueue()
+        return won
 
     def has_team(self, platform: str) -> bool:
         return platform in self.moderated_platforms
@@ -103,6 +112,7 @@ class CaseService:
         key = "moderators.ping" if kind == "risk" else "moderators.ping_moderation"
         notice = self._notice(case, NoticeKind.PING, key, buttons=self._case_buttons(case))
         await self.store.add_case(case, [notice_entry(notice, now)])
+        self.on_enqueue()
         log.info("case opened", extra={"case": case.id, "risk": risk.label, "kind": kind})
         return case.id
 
@@ -161,7 +171,7 @@ class CaseService:
     async def relay_to_moderators(self, case: CaseRow, text: str, received_at: datetime) -> None:
         stamp = f":{received_at.timestamp():.6f}:{secrets.token_hex(3)}"
         notice = self._notice(case, NoticeKind.RELAY, "moderators.relay", suffix=stamp, text=text)
-        await self.store.transition(
+        await self._transition(
             case.id, from_statuses=("claimed",), changes={}, outbox=[notice_entry(notice, utcnow())]
         )
 
@@ -196,7 +206,7 @@ class CaseService:
             )
         case.moderator, case.moderator_name = event.moderator, event.moderator_name
         notice = self._notice(case, NoticeKind.CLAIMED, "moderators.claimed")
-        won = await self.store.transition(
+        won = await self._transition(
             case.id,
             from_statuses=("open", "pinged"),
             changes={
@@ -226,7 +236,7 @@ class CaseService:
         case.moderator_name = event.moderator_name
         notice = self._notice(case, kind, f"moderators.{status}")
         was_claimed = case.status == "claimed"
-        won = await self.store.transition(
+        won = await self._transition(
             case.id,
             from_statuses=OPEN_STATUSES,
             changes={
@@ -312,7 +322,7 @@ class CaseService:
                 "excerpt": None,
                 "chat_id": None,
             }
-        won = await self.store.transition(
+        won = await self._transition(
             case.id, from_statuses=("open", "pinged"), changes=changes, outbox=entries
         )
         if won and stage >= 2:

@@ -221,3 +221,11 @@ async def test_group_messages_are_ignored_unless_watched(app: App, nlu: Scripted
     assert await app.dispatcher.deliver_due() == 1
     ordinary = await app.handle(say("anyone up for a game", is_private=False, community="g1"))
     assert not ordinary.replies
+
+
+async def test_a_new_case_wakes_the_outbox_at_once(app: App, nlu: ScriptedNlu) -> None:
+    app.register_sink(RecordingSink())
+    nlu.say("i want to die", RiskLevel.HIGH)
+    assert not app.wake.is_set()
+    await app.handle(person(app)("i want to die"))
+    assert app.wake.is_set(), "the ping would wait for the next timer tick"
