@@ -102,7 +102,12 @@ class App:
 def load_nlu(settings: Settings, content: ContentPaths) -> NluEngine:
     from bot.nlu.engine import load_engine
 
-    return load_engine(content.nlu, settings.cache_dir, train_if_missing=True)
+    engine = load_engine(content.nlu, settings.cache_dir, train_if_missing=True)
+    if settings.nlu.backend == "rasa":
+        from bot.nlu.rasa import RasaIntentEngine
+
+        return RasaIntentEngine(engine, settings.nlu.rasa_url)
+    return engine
 
 
 def load_signposts(content: ContentPaths, texts: Texts) -> Signposts:
