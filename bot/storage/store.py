@@ -200,7 +200,13 @@ class Store:
             return case.id
 
     async def close_conversation_case(self, key: str, case_id: str) -> None:
+        """Detach a closed case from its conversation and drop the words already delivered."""
         async with self.session() as s:
+            await s.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.case_id == case_id, OutboxRow.delivered_at.is_not(None)
+                )
+            )
             await s.execute(
                 update(ConversationRow)
                 .where(ConversationRow.key == key, ConversationRow.open_case_id == case_id)
@@ -281,9 +287,10 @@ class Store:
                     CaseRow.status.not_in(OPEN_STATUSES) | (CaseRow.created_at < case_cutoff),
                 )
             )
-            out = await s.execute(
+            out = await s.execute(  # delivered entries may hold relayed words: keep a day
                 delete(OutboxRow).where(
-                    OutboxRow.delivered_at.is_not(None), OutboxRow.delivered_at < conv_cutoff
+                    OutboxRow.delivered_at.is_not(None),
+                    OutboxRow.delivered_at < now - timedelta(days=1),
                 )
             )
             return {

@@ -92,6 +92,7 @@ async def test_claim_relay_resolve(app: App, nlu: ScriptedNlu) -> None:
     assert again.replies, "the bot answers again after resolve"
     case = await app.store.get_case(ping.case_id)
     assert case is not None and case.excerpt is None and case.chat_id is None
+    assert await _stored_words(app, "really bad week") == 0, "relayed words outlive the case"
 
 
 async def test_only_moderators_claim_and_only_once(app: App, nlu: ScriptedNlu) -> None:
@@ -207,3 +208,14 @@ async def test_group_case_never_relays_into_the_group(app: App, nlu: ScriptedNlu
         )
     )
     assert back.replies[0].chat == say().chat
+
+
+async def _stored_words(app: App, needle: str) -> int:
+    """How many stored outbox payloads still contain `needle`."""
+    from sqlalchemy import select
+
+    from bot.storage.models import OutboxRow
+
+    async with app.store.session() as s:
+        rows = (await s.scalars(select(OutboxRow))).all()
+    return sum(needle in str(row.payload) for row in rows)
