@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.risk import RiskContext, RiskLevel
 from bot.nlu.engine import load_engine
+from tests.conftest import model_cache_dir
 
 REPO_NLU = Path(__file__).resolve().parents[2] / "nlu"
 
@@ -15,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return load_engine(REPO_NLU, tmp_path_factory.mktemp("models"))
+def engine():  # type: ignore[no-untyped-def]
+    # the model `make train` / `signpost nlu train` left in the cache (trained here if absent)
+    return load_engine(REPO_NLU, model_cache_dir())
 
 
 @pytest.mark.parametrize(
