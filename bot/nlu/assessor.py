@@ -113,7 +113,8 @@ class Assessor:
         cap = _classifier_cap(verdict)
         intent, confidence = self._intent(doc)
         if (
-            not verdict.matched
+            clf_risk > RiskLevel.LOW
+            and not verdict.matched
             and clf_risk <= RiskLevel.MEDIUM
             and intent in NEUTRAL_INTENTS
             and confidence >= NEUTRAL_CONFIDENCE
@@ -122,7 +123,8 @@ class Assessor:
             cap = RiskLevel.LOW  # "what number do i call?" asks, it does not disclose
             signals.append("capped:request")
         if (
-            len(doc) > LONG_MESSAGE_TOKENS
+            clf_risk > RiskLevel.LOW
+            and len(doc) > LONG_MESSAGE_TOKENS
             and clf_p < LONG_MESSAGE_CONFIDENCE
             and cap > RiskLevel.LOW
         ):

@@ -66,6 +66,15 @@ def _quoted(doc: Doc, hit: Hit) -> bool:
     return before % 2 == 1 and after
 
 
+def _inside(inner: Hit, outer: Hit) -> bool:
+    """`inner` lies within the longer `outer` ("kys" inside "i should just kys")."""
+    return (
+        outer.start <= inner.start
+        and inner.end <= outer.end
+        and outer.end - outer.start > inner.end - inner.start
+    )
+
+
 def _overlaps(a: Hit, b: Hit) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -81,8 +90,12 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     exceptions = [h for h in hits if h.spec.kind in EXCEPTION_KINDS or h.spec.kind in _CUE_KINDS]
     message_cues = [h for h in exceptions if h.spec.kind in _CUE_KINDS]
     survivors: list[Hit] = []
+    harassing = [h for h in hits if h.spec.kind is Kind.HARASSMENT]
     for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
         cancel = next((e for e in exceptions if _overlaps(e, hit)), None)
+        if cancel is None and hit.spec.kind is not Kind.HARASSMENT:
+            # "go jump off a bridge" said to someone else is not the sender's method
+            cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
         if cancel is None and message_cues and (hit.spec.ambiguous or _quoted(doc, hit)):
             cancel = message_cues[0]
         if cancel is not None:
@@ -183,6 +196,8 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         risk = RiskLevel.CRITICAL
         signals.append(f"escalated:{cues[0].spec.id}")
 
+    for hit in exceptions:  # say which idiom / game / song / topic cue was seen, once
+        signals.append(f"{hit.spec.kind.value}:{hit.spec.id}")
     return PatternVerdict(
         risk=risk,
         signals=tuple(dict.fromkeys(signals)),

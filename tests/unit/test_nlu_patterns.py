@@ -60,6 +60,7 @@ def test_every_pattern_example_matches_and_counter_example_does_not(judge) -> No
         ("i have the pills ready", RiskLevel.CRITICAL),
         ("i cut myself last night", RiskLevel.HIGH),
         ("me quiero morir", RiskLevel.HIGH),
+        ("my dad said he'd rather i was dead", RiskLevel.HIGH),
     ],
 )
 def test_risk_statements_are_caught(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
@@ -81,6 +82,7 @@ def test_risk_statements_are_caught(judge, text: str, level: RiskLevel) -> None:
         "i'm dying to see that film",
         "i want to dye my hair blue",
         "mama just killed a man 🎵",
+        "i want to die in a hole after that presentation lmao",
     ],
 )
 def test_idioms_games_and_lyrics_are_not_risk(judge, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -117,6 +119,13 @@ def test_kys_at_someone_else_is_harassment_but_kms_is_self(judge) -> None:  # ty
     assert other.harassment and other.risk == RiskLevel.NONE
     self_ = judge("i should just kys honestly")
     assert not self_.harassment and self_.risk >= RiskLevel.HIGH
+    taunt = judge("you're such a loser, go jump off a bridge")
+    assert taunt.harassment and taunt.risk == RiskLevel.NONE
+
+
+def test_hyperbole_about_a_trivial_thing_is_low(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("this class is so boring i want to kms lol").risk == RiskLevel.LOW
+    assert judge("i want to kms").risk == RiskLevel.HIGH
 
 
 def test_minimising_is_recognised(judge) -> None:  # type: ignore[no-untyped-def]
