@@ -41,6 +41,7 @@ test: install lint typecheck validate train
 bench: install
 	$(BIN)/python benchmarks/bench_assess.py
 	$(BIN)/python benchmarks/bench_helplines.py
+	$(BIN)/python benchmarks/bench_telegram.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
