@@ -87,28 +87,25 @@ def test_help_lists_every_command() -> None:
         assert f"    {command}" in out, command
 
 
-def test_bad_config_exits_2_with_file_key_and_reason(tmp_path: Path) -> None:
-    bad = tmp_path / "config.yml"
-    bad.write_text("escalation:\n  reping_after_minutes: soon\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(bad), "config", "check"],
+def check_config(path: Path, text: str) -> subprocess.CompletedProcess[bytes]:
+    path.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path), "config", "check"],
         capture_output=True,
         check=False,
         timeout=60,
     )
+
+
+def test_bad_config_exits_2_with_file_key_and_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yml"
+    done = check_config(bad, "escalation:\n  reping_after_minutes: soon\n")
     assert done.returncode == 2
     err = done.stderr.decode()
     assert str(bad) in err and "escalation.reping_after_minutes" in err
 
 
 def test_secret_in_config_file_is_refused(tmp_path: Path) -> None:
-    bad = tmp_path / "config.yml"
-    bad.write_text("telegram:\n  token: '123:abc'\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(bad), "config", "check"],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
+    done = check_config(tmp_path / "config.yml", "telegram:\n  token: '123:abc'\n")
     assert done.returncode == 2
     assert "telegram.token" in done.stderr.decode()
