@@ -105,7 +105,7 @@ class Dialogue:
         assessment = first
         if command is None and state.recent_risk > RiskLevel.NONE:
             assessment = self._assess(text, state.risk_context())
-        turn = _Turn(inbound, text, assessment, state, guess)
+        turn = _Turn(inbound, text, assessment, state)
         try:
             replies = await self._decide(turn, command)
         except Exception:
@@ -199,7 +199,7 @@ class Dialogue:
     ) -> Outcome:
         replies: list[Reply] = []
         if first.risk >= RiskLevel.CRITICAL:
-            region = state.region or self._region_guess(inbound, state)
+            region = self._region_guess(inbound, state)
             replies.append(
                 self.c.reply(
                     inbound.chat,
@@ -582,7 +582,7 @@ class Dialogue:
 class _Turn:
     """The working state of one message being handled."""
 
-    __slots__ = ("assessment", "forgotten", "guess", "inbound", "state", "text")
+    __slots__ = ("assessment", "forgotten", "inbound", "state", "text")
 
     def __init__(
         self,
@@ -590,13 +590,11 @@ class _Turn:
         text: str,
         assessment: Assessment,
         state: ConversationState,
-        guess: str | None,
     ) -> None:
         self.inbound = inbound
         self.text = text
         self.assessment = assessment
         self.state = state
-        self.guess = guess
         self.forgotten = False
 
     @property
