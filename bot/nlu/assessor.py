@@ -25,6 +25,8 @@ from bot.nlu.patterns import PatternMatcher
 from bot.nlu.rules import PatternVerdict, assess_hits
 from bot.nlu.text import clip_for_patterns, normalise
 
+# At high risk with no third-party or harassment pattern, these intents are about the sender.
+_OTHERS_INTENTS = frozenset({"harassment", "third_party_concern"})
 BATCH_SIZE = 128  # messages per classifier batch; bounds memory for long inputs
 CONTEXT_TURNS = 3  # a high/critical message keeps a floor for this many later turns
 CONTEXT_FLOOR = RiskLevel.MEDIUM
@@ -138,7 +140,7 @@ class Assessor:
             intent = "harassment"
         elif verdict.third_party:
             intent = "third_party_concern"
-        elif risk >= RiskLevel.HIGH and (intent in _CHAT_INTENTS or intent == "harassment"):
+        elif risk >= RiskLevel.HIGH and (intent in _CHAT_INTENTS or intent in _OTHERS_INTENTS):
             intent = "acute_distress"
         if verdict.third_party:
             signals.append("third_party")
