@@ -1,8 +1,9 @@
-"""Every sentence the bot sends comes from `responses/<locale>/*.yml`.
+"""Every sentence the bot sends comes from `responses/<locale>.yml`.
 
-Files in a locale folder are merged; keys are dotted paths (`crisis.high.opening`). A value is a
-string (a template with `{field}` placeholders) or a list of strings (`get` joins them with a
-blank line, `lines` returns them). A missing key is a programming error and raises `KeyError`.
+A locale may also be split into a folder `responses/<locale>/*.yml` whose files are merged with
+the single file (a key may be defined only once). Keys are dotted paths (`crisis.high`). A value
+is a string (a template with `{field}` placeholders) or a list of strings (`get` joins them with
+a blank line, `lines` returns them). A missing key is a programming error and raises `KeyError`.
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ class Texts:
 
     @classmethod
     def load(cls, responses_dir: Path, locale: str = DEFAULT_LOCALE) -> Texts:
+        single = responses_dir / f"{locale}.yml"
         folder = responses_dir / locale
-        if not folder.is_dir():
-            raise ResponsesError(f"{folder}: no responses for locale {locale!r}")
+        paths = [single] if single.is_file() else []
+        paths += sorted(folder.glob("*.yml")) if folder.is_dir() else []
+        if not paths:
+            raise ResponsesError(f"{single}: no responses for locale {locale!r}")
         entries: dict[str, str | tuple[str, ...]] = {}
-        for path in sorted(folder.glob("*.yml")):
+        for path in paths:
             try:
                 data = yaml.safe_load(path.read_text(encoding="utf-8"))
             except yaml.YAMLError as exc:

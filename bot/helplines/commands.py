@@ -64,7 +64,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     folder: Path = args.path or ContentPaths.default().helplines
     texts = _texts()
     if texts is None:
-        print("signpost: responses/en could not be loaded", file=sys.stderr)
+        print("signpost: responses/en.yml could not be loaded", file=sys.stderr)
         return 1
     try:
         directory = HelplineDirectory.load(folder)

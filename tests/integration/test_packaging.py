@@ -36,7 +36,7 @@ def test_wheel_carries_content_and_finds_it(tmp_path: Path) -> None:
         names = set(archive.namelist())
         archive.extractall(site)
     for needed in (
-        "bot/_content/responses/en/core.yml",
+        "bot/_content/responses/en.yml",
         "bot/_content/resources/helplines/GB.yml",
         "bot/_content/config.yml",
         "bot/storage/migrations/versions/0001_initial.py",
