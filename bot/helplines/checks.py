@@ -151,7 +151,7 @@ def check_international(
     if response_keys is not None:
         for index, key in enumerate(model.advice):
             if key not in response_keys:
-                message = f"{key!r} is not a key in responses/ (see the helplines section of responses/en.yml)"
+                message = f"{key!r} is not a key in responses/en.yml (helplines section)"
                 issues.append(issue_at(loaded, ("advice", index), message))
     for number, countries in model.emergency_hints.items():
         wrong = [c for c in countries if not is_emergency(number, c, short_codes)]
