@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentPaths
+from bot.logs import configure_logging
 
 log = logging.getLogger("signpost")
 
@@ -156,11 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.verbose)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -54,7 +54,8 @@ class Store:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        # hide_parameters: an SQL error must never put message text into a log
+        engine = create_async_engine(url, echo=echo, hide_parameters=True)
         await upgrade(engine)
         return cls(engine)
 

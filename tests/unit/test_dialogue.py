@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.app import App
 from bot.core.messages import ReplyKind
 from bot.core.risk import RiskLevel
@@ -229,3 +231,30 @@ async def test_a_new_case_wakes_the_outbox_at_once(app: App, nlu: ScriptedNlu) -
     assert not app.wake.is_set()
     await app.handle(person(app)("i want to die"))
     assert app.wake.is_set(), "the ping would wait for the next timer tick"
+
+
+async def test_logs_never_contain_message_text(
+    app: App, nlu: ScriptedNlu, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from bot.logs import quiet_payload_loggers
+
+    quiet_payload_loggers()  # as `signpost` sets logging up
+    caplog.set_level(logging.DEBUG)
+    app.register_sink(RecordingSink())
+    secret = "my neighbour hurts me and i want to die"
+    nlu.say(secret, RiskLevel.HIGH)
+    say = person(app)
+    await app.handle(say(secret))
+    # now break the case table so the failure is logged with its SQL error
+    async with app.store.engine.begin() as conn:
+        from sqlalchemy import text
+
+        await conn.execute(text("DROP TABLE cases"))
+    await app.handle(person(app, "bob")(secret))
+    assert any(r.levelno >= logging.ERROR for r in caplog.records), "the failure was not logged"
+    logged = caplog.text + "".join(
+        logging.Formatter().formatException(r.exc_info) for r in caplog.records if r.exc_info
+    )
+    assert "neighbour" not in logged
