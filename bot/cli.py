@@ -19,6 +19,16 @@ log = logging.getLogger("signpost")
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _content_errors() -> tuple[type[Exception], ...]:
+    from bot.core.texts import ResponsesError
+    from bot.helplines.directory import HelplineDataError
+    from bot.nlu.data import NluDataError
+    from bot.nlu.engine import ModelMissingError
+    from bot.nlu.patterns import PatternError
+
+    return (ResponsesError, HelplineDataError, NluDataError, PatternError, ModelMissingError)
+
+
 def _config_path(args: argparse.Namespace) -> Path:
     if args.config:
         return Path(args.config)
@@ -159,10 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     handler: Handler = args.handler
+    CONTENT_ERRORS = _content_errors()
     try:
         return handler(args)
     except ConfigError as exc:
         print(f"signpost: bad configuration\n{exc}", file=sys.stderr)
+        return 2
+    except CONTENT_ERRORS as exc:  # a maintainer's YAML edit broke a content file
+        print(f"signpost: bad content file\n{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -109,3 +109,24 @@ def test_secret_in_config_file_is_refused(tmp_path: Path) -> None:
     done = check_config(tmp_path / "config.yml", "telegram:\n  token: '123:abc'\n")
     assert done.returncode == 2
     assert "telegram.token" in done.stderr.decode()
+
+
+def test_a_broken_responses_file_is_a_clear_error(tmp_path: Path) -> None:
+    import shutil
+
+    content = tmp_path / "content"
+    for folder in ("responses", "resources", "nlu"):
+        shutil.copytree(ROOT / folder, content / folder)
+    (content / "responses" / "en.yml").write_text("welcome: [unclosed\n")
+    config = tmp_path / "config.yml"
+    config.write_text(f"content_dir: {content}\ndata_dir: {tmp_path / 'data'}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "chat"],
+        input=b"hi\n",
+        capture_output=True,
+        check=False,
+        timeout=600,
+        env={**os.environ, "SIGNPOST_NLU__CACHE_DIR": str(model_cache_dir())},
+    )
+    assert done.returncode == 2, done.stderr.decode()[-1000:]
+    assert "en.yml" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
