@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.adapters.discord_settings import DiscordSettings
 from bot.adapters.telegram_settings import TelegramSettings
 
 
@@ -48,10 +49,6 @@ class NluSettings(_Section):
     rasa_url: str = "http://127.0.0.1:5005"
     cache_dir: Path | None = None
     risk_floor_turns: int = Field(3, ge=0, le=20)
-
-
-class DiscordSettings(_Section):
-    moderator_channel_id: int | None = None
 
 
 class Settings(_Section):
@@ -111,6 +108,8 @@ _ENV_SECRETS = {
     "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret_token"),
     "TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
     "TELEGRAM_MODERATOR_CHAT_ID": ("telegram", "moderator_chat_id"),
+    "DISCORD_MODERATOR_CHANNEL_ID": ("discord", "moderator_channel_id"),
+    "DISCORD_MODERATOR_ROLE_ID": ("discord", "moderator_role_id"),
 }
 _PREFIX = "SIGNPOST_"
 
