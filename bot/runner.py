@@ -12,6 +12,8 @@ from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
+SUPPORTED = ("telegram", "discord")
+
 
 async def run_platforms(settings: Settings, platforms: list[str]) -> int:
     if settings.secret_key is None:
@@ -19,15 +21,12 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> int:
             "environment: SIGNPOST_SECRET_KEY: required when a platform token is set "
             "(it keeps pseudonymous ids and button signatures stable across restarts)"
         )
-    unsupported = [p for p in platforms if p != "telegram"]
+    unsupported = [p for p in platforms if p not in SUPPORTED]
     if unsupported:
-        print(
-            f"signpost: {', '.join(unsupported)} is not supported yet; ignoring its token",
-            file=sys.stderr,
-        )
-    if "telegram" not in platforms:
+        print(f"signpost: unknown platform {', '.join(unsupported)}; ignoring it", file=sys.stderr)
+    wanted = [p for p in SUPPORTED if p in platforms]
+    if not wanted:
         return 2
-    from bot.adapters.telegram import run_telegram
 
     app = await build(settings)
     stop = asyncio.Event()
@@ -36,7 +35,14 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(run_telegram(app, settings.telegram, stop))
+            if "telegram" in wanted:
+                from bot.adapters.telegram import run_telegram
+
+                group.create_task(run_telegram(app, settings.telegram, stop))
+            if "discord" in wanted:
+                from bot.adapters.discord import run_discord
+
+                group.create_task(run_discord(app, settings, stop))
             group.create_task(app.run_background(stop))
     finally:
         await app.close()
