@@ -70,10 +70,13 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
             "risk_examples": len(data.risks),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if target.exists():  # another process finished first: same key, same model
-            shutil.rmtree(tmp)
-        else:
+        try:
             os.replace(tmp, target)
+        except OSError:
+            if not (target / "model").is_dir():
+                raise
+            # another process finished first: same key, same data, same model
+
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
