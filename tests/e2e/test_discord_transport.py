@@ -13,8 +13,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -24,7 +27,7 @@ from pydantic import SecretStr
 
 from bot.adapters.discord import run_discord
 from bot.app import App, build
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.content import ContentPaths
 from bot.core.risk import RiskLevel
 from tests.conftest import ROOT, ScriptedNlu
@@ -469,3 +472,49 @@ async def test_a_button_in_a_dm_and_talk_privately_from_a_channel(
         assert any(c.path == "/users/@me/channels" for c in fake.calls)
         assert len(fake.posted(DM)) > dm_count
         assert len(fake.posted(GENERAL)) == 3, "nothing more is said in the channel"
+
+
+async def test_signpost_run_starts_telegram_and_discord_together(
+    nlu: ScriptedNlu, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`signpost run` with both tokens: one process, both platforms, one stop for both."""
+    from bot import runner
+    from tests.fakes.telegram_api import FakeTelegramApi
+    from tests.fakes.telegram_api import FakeUser as TelegramUser
+
+    async def scripted_build(settings: Settings) -> App:
+        return await build(settings, nlu=nlu, content=ContentPaths(ROOT))
+
+    monkeypatch.setattr(runner, "build", scripted_build)
+    async with fake_discord(monkeypatch) as fake, FakeTelegramApi() as telegram:
+        alice = TelegramUser(id=42, first_name="Alice")
+        chat = telegram.private_chat(alice)
+        both = load_settings(
+            ROOT / "config.yml",
+            {
+                "SIGNPOST_DATA_DIR": str(tmp_path),
+                "SIGNPOST_SECRET_KEY": "test-secret",
+                "SIGNPOST_TELEGRAM__POLL_TIMEOUT": "1",
+                "TELEGRAM_BOT_TOKEN": telegram.token,
+                "TELEGRAM_API_BASE_URL": telegram.base_url,
+                "DISCORD_BOT_TOKEN": "fake-token",
+                "DISCORD_MODERATOR_CHANNEL_ID": str(MODS),
+            },
+        )
+        assert both.platforms_configured == ["telegram", "discord"]
+        assert both.discord.moderator_channel_id == MODS
+        task = asyncio.create_task(runner.run_platforms(both, both.platforms_configured))
+        await fake.wait_until(lambda: fake.identify or task.done())
+        await telegram.wait_until(lambda: bool(telegram.calls_of("deleteWebhook")) or task.done())
+        assert not task.done(), task.exception()
+
+        telegram.send_text(chat, alice, "/start")
+        fake.write(DM, user(ALICE, "Alice"), "/start")
+        await fake.wait_until(lambda: fake.posted(DM))
+        await telegram.wait_until(lambda: bool(telegram.sent_to(chat.id)))
+        assert fake.posted(DM)[0]["content"] == telegram.sent_to(chat.id)[0]["text"]
+
+        # SIGTERM (what a container stop sends) ends both adapters and the process cleanly
+        assert not task.done()  # the handler run_platforms installed is in place
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(task, 20) == 0
