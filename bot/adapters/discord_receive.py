@@ -11,7 +11,10 @@ translation is the same for cached channels, partial ones and the test fakes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -65,6 +68,29 @@ def display_name(user: Any) -> str:
     return str(getattr(user, "display_name", None) or getattr(user, "name", "") or "moderator")
 
 
+class ChannelOrder:
+    """Events of one channel are handled in order; different channels concurrently.
+
+    discord.py runs every event handler as its own task, so two quick messages from one person
+    could otherwise reach the core (and its conversation state) out of order."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._pending: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, channel_id: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(channel_id, asyncio.Lock())
+        self._pending[channel_id] = self._pending.get(channel_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._pending[channel_id] -= 1
+            if not self._pending[channel_id]:  # forget idle channels: the table stays small
+                del self._pending[channel_id], self._locks[channel_id]
+
+
 class DiscordAdapter:
     """Routes one message or button press to the core and sends what the core answers."""
 
@@ -81,6 +107,7 @@ class DiscordAdapter:
         self._sender = sender
         self._channels = channels
         self.bot_id = bot_id
+        self._order = ChannelOrder()
 
     def _user_id(self, user_id: int) -> str:
         return pseudonymise(self._core.pepper, PLATFORM, str(user_id))
@@ -142,6 +169,10 @@ class DiscordAdapter:
             attachment=attachment,
         )
 
+    async def _handle(self, channel_id: int, inbound: Inbound) -> bool:
+        async with self._order.turn(channel_id):
+            return await self.send_outcome(await self._core.handle(inbound))
+
     # -- messages
 
     async def on_message(self, message: Any) -> None:
@@ -157,7 +188,7 @@ class DiscordAdapter:
             inbound = self._inbound(
                 channel, author, text, message.created_at, private=True, attachment=attachment
             )
-            await self.send_outcome(await self._core.handle(inbound))
+            await self._handle(channel.id, inbound)
         elif self._in_moderators_room(channel):
             if text and getattr(channel, "parent_id", None) is not None:
                 await self._on_moderator_text(message, text)
@@ -165,7 +196,7 @@ class DiscordAdapter:
             await self._on_watch_command(message, text)
         elif text:
             inbound = self._inbound(channel, author, text, message.created_at, private=False)
-            await self.send_outcome(await self._core.handle(inbound))
+            await self._handle(channel.id, inbound)
 
     async def _on_watch_command(self, message: Any, text: str) -> None:
         permissions = getattr(message.author, "guild_permissions", None)
@@ -215,7 +246,7 @@ class DiscordAdapter:
             inbound = self._inbound(
                 interaction.channel, user, "", datetime.now(UTC), private=True, button=custom_id
             )
-            await self.send_outcome(await self._core.handle(inbound))
+            await self._handle(interaction.channel.id, inbound)
         else:
             await self._on_server_button(interaction, custom_id)
 
@@ -248,7 +279,7 @@ class DiscordAdapter:
         try:
             dm = await self._sender.call(user.create_dm)
             inbound = self._inbound(dm, user, "", datetime.now(UTC), private=True, button=custom_id)
-            delivered = await self.send_outcome(await self._core.handle(inbound))
+            delivered = await self._handle(dm.id, inbound)
         except discord.HTTPException as exc:
             log.warning("discord: could not open a DM: %s", type(exc).__name__)
         key = "discord.dm_sent" if delivered else "discord.dm_closed"

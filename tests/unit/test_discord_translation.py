@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,3 +241,33 @@ async def test_a_server_button_opens_the_dm_itself(core: RecordingCore, world: F
     closed = FakeInteraction(alice, general, {"custom_id": "/start|sig"})
     await adapter.on_interaction(closed)
     assert closed.ephemeral == [core.texts.get("discord.dm_closed")]
+
+
+async def test_messages_of_one_channel_reach_the_core_in_order(
+    core: RecordingCore, world: FakeDiscord
+) -> None:
+    """discord.py handles each event in its own task: the adapter keeps one chat in order."""
+    alice, bob = world.user(42, "Alice"), world.user(43, "Bob")
+    dm_alice, dm_bob = world.dm(alice), world.dm(bob)
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def slow_handle(inbound: Inbound) -> Outcome:
+        order.append(f"start {inbound.text}")
+        if inbound.text == "first":
+            await gate.wait()
+        order.append(f"end {inbound.text}")
+        return Outcome()
+
+    core.handle = slow_handle  # type: ignore[method-assign]
+    adapter = make_adapter(core, world, None)
+    first = asyncio.create_task(adapter.on_message(FakeMessage(dm_alice, alice, "first")))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(adapter.on_message(FakeMessage(dm_alice, alice, "second")))
+    other = asyncio.create_task(adapter.on_message(FakeMessage(dm_bob, bob, "other chat")))
+    await other  # another chat is not held up
+    await asyncio.sleep(0.01)
+    assert order == ["start first", "start other chat", "end other chat"]
+    gate.set()
+    await asyncio.gather(first, second)
+    assert order[3:] == ["end first", "start second", "end second"]
