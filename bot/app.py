@@ -146,7 +146,6 @@ async def build(
         cases=cases,
         settings=DialogueSettings(
             max_message_chars=settings.max_message_chars,
-            risk_floor_turns=settings.nlu.risk_floor_turns,
             default_region=settings.default_region,
         ),
     )

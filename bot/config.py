@@ -48,7 +48,6 @@ class NluSettings(_Section):
     backend: Literal["builtin", "rasa"] = "builtin"
     rasa_url: str = "http://127.0.0.1:5005"
     cache_dir: Path | None = None
-    risk_floor_turns: int = Field(3, ge=0, le=20)
 
 
 class Settings(_Section):

@@ -14,7 +14,7 @@ from bot.core.compose import Composer
 from bot.core.exercises import COMMAND_ALIASES, Exercise, catalogue
 from bot.core.messages import Button, ChatRef, Inbound, Outcome, Reply, ReplyKind
 from bot.core.ports import NluEngine, Signposts
-from bot.core.risk import Assessment, RiskContext, RiskLevel
+from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
 from bot.core.state import ConversationState
 from bot.core.text_input import clean, parse_command
 from bot.core.texts import Texts
@@ -31,7 +31,7 @@ FEELINGS = ("better", "same", "worse")
 @dataclass(frozen=True, slots=True)
 class DialogueSettings:
     max_message_chars: int = 4000
-    risk_floor_turns: int = 3
+    risk_floor_turns: int = RISK_FLOOR_TURNS
     default_region: str | None = None
 
 

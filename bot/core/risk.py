@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+RISK_FLOOR_TURNS = 3  # after a high/critical message, this many later turns keep a floor
+
 
 class RiskLevel(IntEnum):
     NONE = 0

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from bot.core.risk import Assessment, RiskContext, RiskLevel
+from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
 from bot.nlu.classifier import analyse, classify, risk_from_scores
 from bot.nlu.patterns import PatternMatcher
 from bot.nlu.rules import PatternVerdict, assess_hits
@@ -28,7 +28,7 @@ from bot.nlu.text import clip_for_patterns, normalise
 # At high risk with no third-party or harassment pattern, these intents are about the sender.
 _OTHERS_INTENTS = frozenset({"harassment", "third_party_concern"})
 BATCH_SIZE = 128  # messages per classifier batch; bounds memory for long inputs
-CONTEXT_TURNS = 3  # a high/critical message keeps a floor for this many later turns
+CONTEXT_TURNS = RISK_FLOOR_TURNS  # a high/critical message keeps a floor this many turns
 CONTEXT_FLOOR = RiskLevel.MEDIUM
 # Without a pattern, the classifier alone does not flag a message whose intent is a plain request.
 NEUTRAL_INTENTS = frozenset(
