@@ -334,9 +334,9 @@ class Dialogue:
                 return self._forget_confirm(turn)
             case "harassment":
                 return [self.c.reply(chat, "harassment.private", buttons=self.c.menu())]
-            case "acute_distress":
-                return self._support_medium(turn)
-        if a.risk >= RiskLevel.LOW or a.intent == "venting":
+        # distress the assessor judged below medium ("this exam is killing me") gets everyday
+        # support, not the severe-distress reply
+        if a.risk >= RiskLevel.LOW or a.intent in ("venting", "acute_distress"):
             turn.state = replace(turn.state, pending="exercise:box")
             return [self.c.reply(chat, "support.low", buttons=self._exercise_buttons())]
         if a.intent in ("affirm", "deny"):
