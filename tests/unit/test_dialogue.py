@@ -258,3 +258,12 @@ async def test_logs_never_contain_message_text(
         logging.Formatter().formatException(r.exc_info) for r in caplog.records if r.exc_info
     )
     assert "neighbour" not in logged
+
+
+async def test_idiomatic_distress_gets_everyday_support(app: App, nlu: ScriptedNlu) -> None:
+    say = person(app)
+    await app.handle(say("hi"))
+    nlu.say("this exam is killing me fr", RiskLevel.NONE, "acute_distress")
+    out = await app.handle(say("this exam is killing me fr"))
+    assert out.replies[0].text == app.texts.get("support.low")
+    assert not any(r.kind is ReplyKind.CRISIS for r in out.replies)
