@@ -60,6 +60,10 @@ class SignpostClient(discord.AutoShardedClient):
         if self.adapter is not None:
             await self.adapter.on_message(message)
 
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        if self.adapter is not None:
+            await self.adapter.on_edit(before, after)
+
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if self.adapter is not None:
             await self.adapter.on_interaction(interaction)

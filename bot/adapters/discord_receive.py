@@ -198,6 +198,14 @@ class DiscordAdapter:
             inbound = self._inbound(channel, author, text, message.created_at, private=False)
             await self._handle(channel.id, inbound)
 
+    async def on_edit(self, before: Any, after: Any) -> None:
+        """An edited message is read again, as on Telegram: someone may turn "I'm fine" into
+        what they really meant. Edits in the moderators' room are never relayed (the person
+        already has the first version)."""
+        if before.content == after.content or self._in_moderators_room(after.channel):
+            return
+        await self.on_message(after)
+
     async def _on_watch_command(self, message: Any, text: str) -> None:
         permissions = getattr(message.author, "guild_permissions", None)
         if permissions is None or not permissions.manage_guild:

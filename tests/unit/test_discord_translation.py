@@ -271,3 +271,22 @@ async def test_messages_of_one_channel_reach_the_core_in_order(
     gate.set()
     await asyncio.gather(first, second)
     assert order[3:] == ["end first", "start second", "end second"]
+
+
+async def test_an_edited_dm_is_read_again_but_not_an_edit_in_the_moderators_room(
+    core: RecordingCore, world: FakeDiscord
+) -> None:
+    alice = world.user(42, "Alice")
+    dm = world.dm(alice)
+    mods = world.channel(SERVER, viewers={7})
+    case_thread = world.channel(SERVER, parent_id=mods.id)
+    core.threads[str(case_thread.id)] = "case1"
+    mo = world.user(7, "Mo").as_member(SERVER)
+    adapter = make_adapter(core, world, mods.id)
+    await adapter.on_edit(FakeMessage(dm, alice, "i'm fine"), FakeMessage(dm, alice, "i'm not"))
+    await adapter.on_edit(FakeMessage(dm, alice, "same"), FakeMessage(dm, alice, "same"))
+    await adapter.on_edit(
+        FakeMessage(case_thread, mo, "hi"), FakeMessage(case_thread, mo, "hi there")
+    )
+    assert [i.text for i in core.inbound] == ["i'm not"]
+    assert core.moderator == []
