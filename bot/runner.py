@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 
-from bot.app import build
+from bot.app import App, build
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,16 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        await _run_all(app, settings, wanted, stop)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _run_all(app: App, settings: Settings, wanted: list[str], stop: asyncio.Event) -> None:
+    """Every adapter and the background work in one task group. A configuration problem one
+    adapter finds at start-up (a refused token) is raised as itself, for the CLI to explain."""
+    try:
         async with asyncio.TaskGroup() as group:
             if "telegram" in wanted:
                 from bot.adapters.telegram import run_telegram
@@ -44,6 +54,5 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> int:
 
                 group.create_task(run_discord(app, settings, stop))
             group.create_task(app.run_background(stop))
-    finally:
-        await app.close()
-    return 0
+    except* ConfigError as problems:
+        raise problems.exceptions[0] from None

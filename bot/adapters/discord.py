@@ -24,7 +24,7 @@ from bot.adapters.discord_send import (
     with_retries,
 )
 from bot.adapters.discord_settings import DiscordSettings
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,13 @@ async def run_discord(
         stopping.cancel()
         if connection in done:
             connection.result()  # a fatal gateway error (bad token, missing intent): raise it
+    except discord.LoginFailure:
+        raise ConfigError("environment: DISCORD_BOT_TOKEN: Discord refused this token") from None
+    except discord.PrivilegedIntentsRequired:
+        raise ConfigError(
+            "discord: the Message Content intent is off for this bot: switch it on in the "
+            "developer portal (Bot → Privileged Gateway Intents), see docs/discord.md"
+        ) from None
     finally:
         await client.close()
         if connection is not None and not connection.done():

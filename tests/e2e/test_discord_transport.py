@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from bot.adapters.discord import run_discord
 from bot.app import App, build
-from bot.config import Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentPaths
 from bot.core.risk import RiskLevel
 from tests.conftest import ROOT, ScriptedNlu
@@ -142,6 +142,7 @@ class FakeDiscordServer:
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     url: str = ""
     thread_ids: list[int] = field(default_factory=list)
+    refuse_intents: bool = False
 
     # REST ------------------------------------------------------------------------------------
     async def rest(self, request: web.Request) -> web.Response:
@@ -154,6 +155,11 @@ class FakeDiscordServer:
             else:
                 body = await request.json()
         self.calls.append(Call(request.method, path, body))
+        if request.headers.get("Authorization") == "Bot bad-token":
+            refused = json.dumps({"message": "401: Unauthorized", "code": 0}).encode()
+            return web.Response(
+                status=401, body=refused, headers={"Content-Type": "application/json"}
+            )
         # discord.py only parses a body whose content type is exactly application/json
         answer = json.dumps(self.answer(request.method, path, body)).encode()
         return web.Response(body=answer, headers={"Content-Type": "application/json"})
@@ -248,6 +254,9 @@ class FakeDiscordServer:
                 payload = json.loads(frame.data)
                 if payload["op"] == 2:
                     self.identify = payload["d"]
+                    if self.refuse_intents:  # what Discord does when the intent is not enabled
+                        await ws.close(code=4014, message=b"Disallowed intent(s).")
+                        break
                     await self._dispatch(ws, "READY", self.ready())
                     await self._dispatch(ws, "GUILD_CREATE", guild())
                 elif payload["op"] == 1:
@@ -519,3 +528,29 @@ async def test_signpost_run_starts_telegram_and_discord_together(
         assert not task.done()  # the handler run_platforms installed is in place
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(task, 20) == 0
+
+
+@pytest.mark.parametrize("problem", ["bad token", "intent off"])
+async def test_a_refused_token_or_a_missing_intent_is_a_clear_configuration_error(
+    problem: str, nlu: ScriptedNlu, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot import runner
+
+    async def scripted_build(settings: Settings) -> App:
+        return await build(settings, nlu=nlu, content=ContentPaths(ROOT))
+
+    monkeypatch.setattr(runner, "build", scripted_build)
+    async with fake_discord(monkeypatch) as fake:
+        fake.refuse_intents = problem == "intent off"
+        settings = load_settings(
+            ROOT / "config.yml",
+            {
+                "SIGNPOST_DATA_DIR": str(tmp_path),
+                "SIGNPOST_SECRET_KEY": "test-secret",
+                "DISCORD_BOT_TOKEN": "bad-token" if problem == "bad token" else "fake-token",
+            },
+        )
+        with pytest.raises(ConfigError) as refused:
+            await asyncio.wait_for(runner.run_platforms(settings, ["discord"]), 20)
+    expected = "DISCORD_BOT_TOKEN" if problem == "bad token" else "Message Content intent"
+    assert expected in str(refused.value)
