@@ -212,7 +212,10 @@ class DiscordAdapter:
             key = "group.admins_only"
         else:
             enabled = text.partition(" ")[2].strip().lower() not in _OFF_WORDS
-            await self._core.set_group_watch(PLATFORM, str(message.channel.id), enabled)
+            # typed in a thread, it watches the thread's channel (threads share their watch)
+            channel = message.channel
+            watched = getattr(channel, "parent_id", None) or channel.id
+            await self._core.set_group_watch(PLATFORM, str(watched), enabled)
             key = "group.watch_on" if enabled else "group.watch_off"
         await self._sender.send_text(message.channel.id, self._core.texts.get(key))
 

@@ -126,7 +126,13 @@ async def test_only_server_managers_switch_watching(
     await adapter.on_message(FakeMessage(general, member, "/signpost_watch on"))
     await adapter.on_message(FakeMessage(general, admin, "/signpost_watch on"))
     await adapter.on_message(FakeMessage(general, admin, "/signpost_watch off"))
-    assert core.watches == [("discord", str(general.id), True), ("discord", str(general.id), False)]
+    thread = world.channel(SERVER, parent_id=general.id)
+    await adapter.on_message(FakeMessage(thread, admin, "/signpost_watch on"))
+    assert core.watches == [
+        ("discord", str(general.id), True),
+        ("discord", str(general.id), False),
+        ("discord", str(general.id), True),  # a thread shares its channel's watch
+    ]
     assert world.texts_to(general) == [
         core.texts.get("group.admins_only"),
         core.texts.get("group.watch_on"),
