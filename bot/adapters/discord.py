@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters.discord_receive import ChannelLookup, CoreFacade, DiscordAdapter
+from bot.adapters.common import CoreFacade
+from bot.adapters.discord_receive import ChannelLookup, DiscordAdapter
 from bot.adapters.discord_send import (
     NO_MENTIONS,
     Channels,

@@ -20,34 +20,15 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.adapters.common import WATCH_COMMAND, CoreFacade
 from bot.adapters.discord_send import PLATFORM, DiscordSender
 from bot.adapters.discord_settings import DiscordSettings
 from bot.core.identity import pseudonymise
 from bot.core.messages import ChatRef, Inbound, ModeratorInbound, Outcome
-from bot.core.ports import NoticeSink
-from bot.core.texts import Texts
 
 log = logging.getLogger(__name__)
 
-WATCH_COMMAND = "/signpost_watch"
 _OFF_WORDS = ("off", "stop", "no", "0")
-
-
-class CoreFacade(Protocol):
-    """The part of `bot.app.App` the adapter uses."""
-
-    pepper: bytes
-    texts: Texts
-
-    async def handle(self, inbound: Inbound) -> Outcome: ...
-
-    async def handle_moderator(self, event: ModeratorInbound) -> Outcome: ...
-
-    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
-
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> object: ...
-
-    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
 
 
 class ChannelLookup(Protocol):

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 import aiohttp
 import discord
 
+from bot.adapters.common import split_message as split_text
 from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyKind
 from bot.core.texts import Texts
 
@@ -38,32 +39,9 @@ _CRISIS_PATIENCE = 3
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-def _units(text: str) -> int:
-    # Discord counts characters as JavaScript does (UTF-16 code units): emoji count double.
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split `text` into chunks Discord accepts, preferring paragraph, then line, then word
-    boundaries so a helpline entry is not cut in half."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while _units(rest) > limit:
-        window = rest[:limit]
-        while _units(window) > limit:
-            window = window[:-1]
-        cut = -1
-        for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator)
-            if cut > 0:
-                break
-        if cut <= 0:
-            cut = len(window)
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
+    """Split `text` into chunks Discord accepts (see `bot.adapters.common.split_message`)."""
+    return split_text(text, limit)
 
 
 class RoutedView(discord.ui.View):

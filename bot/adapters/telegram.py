@@ -24,7 +24,8 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.adapters.telegram_receive import CoreFacade, TelegramAdapter
+from bot.adapters.common import CoreFacade
+from bot.adapters.telegram_receive import TelegramAdapter
 from bot.adapters.telegram_send import (
     TelegramNoticeSink,
     TelegramSender,

@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
 
 from telegram import (
     Bot,
@@ -25,6 +24,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.adapters.common import WATCH_COMMAND, CoreFacade
 from bot.adapters.telegram_send import (
     PLATFORM,
     TelegramNoticeSink,
@@ -40,8 +40,6 @@ from bot.core.messages import (
     ModeratorInbound,
     Outcome,
 )
-from bot.core.ports import NoticeSink
-from bot.core.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +60,7 @@ _ATTACHMENTS = (
     "contact",
     "poll",
 )
-_WATCH_COMMAND = "/signpost_watch"
 _MEMBERSHIP_ENTRIES = 10_000
-
-
-class CoreFacade(Protocol):
-    """The part of `bot.app.App` the adapter uses."""
-
-    pepper: bytes
-    texts: Texts
-
-    async def handle(self, inbound: Inbound) -> Outcome: ...
-
-    async def handle_moderator(self, event: ModeratorInbound) -> Outcome: ...
-
-    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
-
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> object: ...
-
-    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
 
 
 def normalise_command(text: str, bot_username: str) -> str:
@@ -258,7 +238,7 @@ class TelegramAdapter:
                 await self._core.handle(self._message_inbound(message, user, text, kind))
             )
         elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and text:
-            if text.split(" ", 1)[0] == _WATCH_COMMAND:
+            if text.split(" ", 1)[0] == WATCH_COMMAND:
                 await self._on_watch_command(message, user.id, text)
             else:
                 await self._send_outcome(

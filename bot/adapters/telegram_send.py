@@ -27,6 +27,7 @@ from telegram import (
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
+from bot.adapters.common import split_message as split_text
 from bot.adapters.telegram_settings import TelegramSettings
 from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyKind
 
@@ -42,32 +43,9 @@ _CRISIS_PATIENCE = 3
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # helpline links would each add a card
 
 
-def _utf16_len(text: str) -> int:
-    # Telegram counts message length in UTF-16 code units, so emoji count double.
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split `text` into chunks Telegram accepts, preferring paragraph, then line, then word
-    boundaries so a helpline entry is not cut in half."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while _utf16_len(rest) > limit:
-        window = rest[:limit]
-        while _utf16_len(window) > limit:
-            window = window[:-1]
-        cut = -1
-        for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator)
-            if cut > 0:
-                break
-        if cut <= 0:
-            cut = len(window)
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
+    """Split `text` into chunks Telegram accepts (see `bot.adapters.common.split_message`)."""
+    return split_text(text, limit)
 
 
 def deep_link(bot_username: str, payload: str) -> str:

@@ -1,0 +1,56 @@
+"""What every platform adapter shares: the core facade it calls and message splitting."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.core.messages import Inbound, ModeratorInbound, Outcome
+from bot.core.ports import NoticeSink
+from bot.core.texts import Texts
+
+WATCH_COMMAND = "/signpost_watch"  # a group/channel admin opts in or out of being watched
+
+
+class CoreFacade(Protocol):
+    """The part of `bot.app.App` an adapter uses."""
+
+    pepper: bytes
+    texts: Texts
+
+    async def handle(self, inbound: Inbound) -> Outcome: ...
+
+    async def handle_moderator(self, event: ModeratorInbound) -> Outcome: ...
+
+    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
+
+    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> object: ...
+
+    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram and Discord count it (UTF-16 code units: an emoji counts double)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split `text` into chunks of at most `limit` UTF-16 units, preferring paragraph, then
+    line, then word boundaries so a helpline entry is not cut in half."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while utf16_len(rest) > limit:
+        window = rest[:limit]
+        while utf16_len(window) > limit:
+            window = window[:-1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = len(window)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
