@@ -67,5 +67,5 @@ def _explain(detail: ErrorDetails) -> str:
     if kind == "string_type" and isinstance(value, bool):
         return f"{message}; YAML reads unquoted yes/no/on/off/NO as true/false, so quote it"
     if kind == "string_type" and isinstance(value, int | float):
-        return f'{message}; quote numbers, or leading zeros and + are lost'
+        return f"{message}; quote numbers, or leading zeros and + are lost"
     return message
