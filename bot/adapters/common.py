@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections import OrderedDict
+from typing import Protocol, TypeVar
 
 from bot.core.messages import Inbound, ModeratorInbound, Outcome
 from bot.core.ports import NoticeSink
 from bot.core.texts import Texts
 
 WATCH_COMMAND = "/signpost_watch"  # a group/channel admin opts in or out of being watched
+CRISIS_PATIENCE = 3  # a crisis reply retries this many times longer than any other message
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class CoreFacade(Protocol):
@@ -54,3 +59,18 @@ def split_message(text: str, limit: int) -> list[str]:
     if rest:
         chunks.append(rest)
     return chunks
+
+
+class BoundedMap(OrderedDict[K, V]):
+    """A dict that forgets its oldest entries beyond `limit`: a sink's memories only need to
+    outlive a retry or a conversation, not the process."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self._limit:
+            self.popitem(last=False)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import discord
 
+from bot.adapters.common import CRISIS_PATIENCE, BoundedMap
 from bot.adapters.common import split_message as split_text
 from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyKind
 from bot.core.texts import Texts
@@ -29,11 +29,8 @@ CUSTOM_ID_LIMIT = 100
 LABEL_LIMIT = 80
 THREAD_NAME_LIMIT = 100
 T = TypeVar("T")
-K = TypeVar("K")
-V = TypeVar("V")
 log = logging.getLogger(__name__)
 
-_CRISIS_PATIENCE = 3
 # Nobody's words may ping a whole server: a relayed "@everyone" stays text. Only the re-ping
 # mentions the moderators' role, and only that role.
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -113,21 +110,6 @@ async def with_retries(
             await asyncio.sleep(min(backoff * 2 ** min(failures - 1, 5), max_wait))
 
 
-class BoundedMap(OrderedDict[K, V]):
-    """A dict that forgets its oldest entries beyond `limit`: the sink's memories only need to
-    outlive a retry, not the process."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        super().__init__()
-        self._limit = limit
-
-    def __setitem__(self, key: K, value: V) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self._limit:
-            self.popitem(last=False)
-
-
 class Channels(Protocol):
     """The part of a discord.py client the sender needs."""
 
@@ -196,7 +178,7 @@ class DiscordSender:
 
     async def send_reply(self, reply: Reply) -> list[discord.Message]:
         # A crisis reply keeps trying for minutes rather than seconds.
-        patience = _CRISIS_PATIENCE if reply.kind is ReplyKind.CRISIS else 1
+        patience = CRISIS_PATIENCE if reply.kind is ReplyKind.CRISIS else 1
         target = reply.chat.thread_id or reply.chat.chat_id
         return await self.send_text(int(target), reply.text, reply.buttons, patience=patience)
 

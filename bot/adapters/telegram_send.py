@@ -11,7 +11,6 @@ import asyncio
 import logging
 import re
 import warnings
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
@@ -27,19 +26,17 @@ from telegram import (
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
+from bot.adapters.common import CRISIS_PATIENCE, BoundedMap
 from bot.adapters.common import split_message as split_text
 from bot.adapters.telegram_settings import TelegramSettings
 from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyKind
 
 PLATFORM = "telegram"
 T = TypeVar("T")
-K = TypeVar("K")
-V = TypeVar("V")
 log = logging.getLogger(__name__)
 
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOPIC_NAME_LIMIT = 128
-_CRISIS_PATIENCE = 3
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # helpline links would each add a card
 
 
@@ -153,7 +150,7 @@ class TelegramSender:
         thread = int(reply.chat.thread_id) if reply.chat.thread_id else None
         # A crisis reply keeps trying for minutes rather than seconds: by then the other
         # replies can wait, and it is being retried without holding up other chats.
-        patience = _CRISIS_PATIENCE if reply.kind is ReplyKind.CRISIS else 1
+        patience = CRISIS_PATIENCE if reply.kind is ReplyKind.CRISIS else 1
         return await self.send_text(
             int(reply.chat.chat_id),
             reply.text,
@@ -161,21 +158,6 @@ class TelegramSender:
             thread_id=thread,
             patience=patience,
         )
-
-
-class BoundedMap(OrderedDict[K, V]):
-    """A dict that forgets its oldest entries beyond `limit`: the sink's memories only need to
-    outlive a retry or a conversation, not the process."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        super().__init__()
-        self._limit = limit
-
-    def __setitem__(self, key: K, value: V) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self._limit:
-            self.popitem(last=False)
 
 
 def topic_ref(topic_id: int) -> str:
