@@ -20,9 +20,26 @@ from bot.nlu.patterns import EXCEPTION_KINDS, STATEMENT_KINDS, Hit, Kind
 
 NEGATION_WINDOW = 3
 CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "\n", "but", "though", "although", "however"})
-NOT_NEGATING_NEXT = frozenset({"stop", "help", "quit", "wait"})
+NOT_NEGATING_NEXT = frozenset(
+    {"stop", "help", "quit", "wait", "everyone", "everybody", "all", "many", "only"}
+)  # "can't stop thinking", "not everyone does it"
 QUOTES = frozenset({'"', "“", "”", "«", "»"})
-FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm"})
+FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm", "my", "mine", "i've", "i'd", "i'll"})
+THIRD_PERSON = frozenset({"he", "she", "they", "him", "her", "his", "hers", "them", "their"})
+SENTENCE_BREAKS = frozenset({".", "!", "?", "\n"})
+# A long post told only in the third person ("she sat down. she had written a goodbye letter")
+# is a story or a report about someone else: its statements are that person's, not the sender's.
+NARRATIVE_MIN_TOKENS = 40
+NARRATIVE_MIN_THIRD_PERSON = 3
+# In a long post a bare ambiguous word ("suicide") is only the sender's own statement when its
+# sentence also has "i", "me" or "my"; a short message ("suicide. again.") stays the sender's.
+LONG_POST_TOKENS = 25
+# ...and any statement whose sentence names someone else and has no "i", "me" or "my"
+# ("white men should die", "god has a plan", "watch them bleed out") is not the sender's.
+OTHER_PEOPLE = frozenset(
+    {"you", "u", "ya", "we", "he", "she", "him", "her", "them", "people", "men", "women", "guys"}
+    | {"someone", "somebody", "anyone", "anybody", "everybody", "person", "god", "government"}
+)
 _CUE_KINDS = frozenset({Kind.GAMING, Kind.LYRICS, Kind.TOPIC})
 _RISK_KINDS = STATEMENT_KINDS | {Kind.METHOD, Kind.ATTEMPT, Kind.HARASSMENT, Kind.THIRD_PARTY}
 
@@ -46,6 +63,49 @@ def _clauses(doc: Doc) -> list[int]:
             current += 1
         ids.append(current)
     return ids
+
+
+def _sentences(doc: Doc) -> list[int]:
+    ids, current = [], 0
+    for tok in doc:
+        ids.append(current)
+        if tok.text in SENTENCE_BREAKS or "\n" in tok.text:
+            current += 1
+    return ids
+
+
+def _outside_quotes(doc: Doc) -> list[bool]:
+    inside, out = False, []
+    for tok in doc:
+        if tok.text in QUOTES:
+            inside = not inside
+            out.append(False)
+            continue
+        out.append(not inside)
+    return out
+
+
+def _narrative(doc: Doc) -> bool:
+    """A long text that tells rather than asks: no first person and no question outside quotes,
+    and a recurring he/she/they. A worried member's report ("she posted a goodbye, can a mod
+    check on her?") asks something, so it stays third-party concern."""
+    if len(doc) < NARRATIVE_MIN_TOKENS:
+        return False
+    outside = [tok for tok, out in zip(doc, _outside_quotes(doc), strict=True) if out]
+    if any(tok.lower_ in FIRST_PERSON or tok.text == "?" for tok in outside):
+        return False
+    return sum(1 for tok in outside if tok.lower_ in THIRD_PERSON) >= NARRATIVE_MIN_THIRD_PERSON
+
+
+def _impersonal(doc: Doc, sentence: list[int], hit: Hit) -> bool:
+    """In a long post: the hit's sentence has no first person, and either the hit is an
+    ambiguous word ("suicide") or the sentence names someone else."""
+    if hit.spec.kind not in STATEMENT_KINDS and hit.spec.kind not in (Kind.METHOD, Kind.ATTEMPT):
+        return False
+    words = [doc[i].lower_ for i in range(len(doc)) if sentence[i] == sentence[hit.start]]
+    if any(word in FIRST_PERSON for word in words):
+        return False
+    return hit.spec.ambiguous or any(word in OTHER_PEOPLE for word in words)
 
 
 def _negates(doc: Doc, clause: list[int], neg: Hit, hit: Hit, others: list[Hit]) -> bool:
@@ -90,6 +150,9 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     exceptions = [h for h in hits if h.spec.kind in EXCEPTION_KINDS or h.spec.kind in _CUE_KINDS]
     message_cues = [h for h in exceptions if h.spec.kind in _CUE_KINDS]
     survivors: list[Hit] = []
+    sentence = _sentences(doc)
+    long_post = len(doc) >= LONG_POST_TOKENS
+    narrative = _narrative(doc)
     harassing = [h for h in hits if h.spec.kind is Kind.HARASSMENT]
     for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
         cancel = next((e for e in exceptions if _overlaps(e, hit)), None)
@@ -101,6 +164,10 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         if cancel is not None:
             signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
             excepted = True
+            continue
+        if long_post and _impersonal(doc, sentence, hit):
+            signals.append(f"impersonal:{hit.spec.id}")
+            softened = True
             continue
         survivors.append(hit)
     # a shorter statement inside a longer one adds nothing ("want to die" in "want to die tonight")
@@ -151,6 +218,11 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             softened = True
             recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
             level = min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM)
+        if narrative and spec.person == "any":
+            # a story or a report about someone else: the sender states no concern of their own
+            signals.append(f"narrative:{spec.id}")
+            risk = max(risk, min(level, RiskLevel.LOW))
+            continue
         is_other = spec.kind is Kind.THIRD_PARTY or (
             spec.person == "any"
             and any(
