@@ -35,6 +35,8 @@ NEUTRAL_INTENTS = frozenset(
     {"helplines_request", "set_region", "capabilities", "greet", "thanks", "mindfulness_request"}
 )
 NEUTRAL_CONFIDENCE = 0.6
+# A confident third_party_concern / harassment intent says whose risk it is when no pattern did.
+OTHERS_CONFIDENCE = 0.5
 LONG_MESSAGE_TOKENS = 80
 LONG_MESSAGE_CONFIDENCE = 0.7
 # Intents that carry no meaning of their own once the message is at high risk.
@@ -132,16 +134,33 @@ class Assessor:
         ):
             cap = RiskLevel.LOW  # trained on chat lines: less sure of long essays
             signals.append("capped:long")
+        about_someone_else = (
+            intent == "third_party_concern"
+            and confidence >= OTHERS_CONFIDENCE
+            and verdict.names_other
+            and not verdict.matched
+            and cap > RiskLevel.LOW
+        )
+        if about_someone_else and clf_risk > RiskLevel.LOW:
+            # "sabi ng bestfriend ko ayaw na niyang mabuhay": the model heard the risk, and the
+            # intent says whose it is; as for a third-party pattern, the sender is at medium.
+            cap = RiskLevel.MEDIUM if clf_risk >= RiskLevel.HIGH else RiskLevel.LOW
+            signals.append("capped:third_party")
         if min(clf_risk, cap) > risk:
             risk = min(clf_risk, cap)
             signals.append(f"classifier:{risk.label}:{clf_p:.2f}")
 
         if verdict.harassment and not verdict.matched:
             intent = "harassment"
-        elif verdict.third_party:
+        elif verdict.third_party or about_someone_else:
             intent = "third_party_concern"
-        elif risk >= RiskLevel.HIGH and (intent in _CHAT_INTENTS or intent in _OTHERS_INTENTS):
+        elif risk >= RiskLevel.HIGH and (
+            intent in _CHAT_INTENTS
+            or (intent in _OTHERS_INTENTS and (verdict.matched or confidence < OTHERS_CONFIDENCE))
+        ):
             intent = "acute_distress"
+        elif intent == "acute_distress" and risk <= RiskLevel.LOW and not verdict.matched:
+            intent = "venting"  # acute means above everyday distress; the assessment says not
         if verdict.third_party:
             signals.append("third_party")
         if verdict.harassment:

@@ -34,12 +34,14 @@ NARRATIVE_MIN_THIRD_PERSON = 3
 # In a long post a bare ambiguous word ("suicide") is only the sender's own statement when its
 # sentence also has "i", "me" or "my"; a short message ("suicide. again.") stays the sender's.
 LONG_POST_TOKENS = 25
-# ...and any statement whose sentence names someone else and has no "i", "me" or "my"
-# ("white men should die", "god has a plan", "watch them bleed out") is not the sender's.
-OTHER_PEOPLE = frozenset(
-    {"you", "u", "ya", "we", "he", "she", "him", "her", "them", "people", "men", "women", "guys"}
-    | {"someone", "somebody", "anyone", "anybody", "everybody", "person", "god", "government"}
+# ...and a statement in a sentence with no "i", "me" or "my" belongs to whoever that sentence
+# names: people in general ("white men should die", "god has a plan") -> nobody's risk;
+# he / she / they ("she said she wants to die tonight") -> someone else's (third party).
+GENERIC_PEOPLE = frozenset(
+    {"you", "u", "ya", "we", "people", "men", "women", "guys", "person", "god", "government"}
+    | {"someone", "somebody", "anyone", "anybody", "everybody"}
 )
+PERSONAL_OTHERS = THIRD_PERSON
 _CUE_KINDS = frozenset({Kind.GAMING, Kind.LYRICS, Kind.TOPIC})
 _RISK_KINDS = STATEMENT_KINDS | {Kind.METHOD, Kind.ATTEMPT, Kind.HARASSMENT, Kind.THIRD_PARTY}
 
@@ -54,6 +56,7 @@ class PatternVerdict:
     softened: bool = False  # a negation or past cue demoted a risky phrase
     excepted: bool = False  # an idiom, game or lyric explained a risky phrase away
     matched: bool = False  # any self statement survived
+    names_other: bool = False  # a third-party subject ("my friend", "she") appears
 
 
 def _clauses(doc: Doc) -> list[int]:
@@ -97,15 +100,18 @@ def _narrative(doc: Doc) -> bool:
     return sum(1 for tok in outside if tok.lower_ in THIRD_PERSON) >= NARRATIVE_MIN_THIRD_PERSON
 
 
-def _impersonal(doc: Doc, sentence: list[int], hit: Hit) -> bool:
-    """In a long post: the hit's sentence has no first person, and either the hit is an
-    ambiguous word ("suicide") or the sentence names someone else."""
+def _sentence_owner(doc: Doc, sentence: list[int], hit: Hit) -> str:
+    """Whose statement a hit is, in a long post: "self", "other" (he/she/they) or "nobody"."""
     if hit.spec.kind not in STATEMENT_KINDS and hit.spec.kind not in (Kind.METHOD, Kind.ATTEMPT):
-        return False
+        return "self"
     words = [doc[i].lower_ for i in range(len(doc)) if sentence[i] == sentence[hit.start]]
     if any(word in FIRST_PERSON for word in words):
-        return False
-    return hit.spec.ambiguous or any(word in OTHER_PEOPLE for word in words)
+        return "self"
+    if hit.spec.ambiguous or any(word in GENERIC_PEOPLE for word in words):
+        return "nobody"
+    if any(word in PERSONAL_OTHERS for word in words):
+        return "other"
+    return "self"
 
 
 def _negates(doc: Doc, clause: list[int], neg: Hit, hit: Hit, others: list[Hit]) -> bool:
@@ -153,6 +159,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     sentence = _sentences(doc)
     long_post = len(doc) >= LONG_POST_TOKENS
     narrative = _narrative(doc)
+    theirs: set[tuple[int, int, str]] = set()  # statements a long post makes about he/she/they
     harassing = [h for h in hits if h.spec.kind is Kind.HARASSMENT]
     for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
         cancel = next((e for e in exceptions if _overlaps(e, hit)), None)
@@ -165,10 +172,13 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
             excepted = True
             continue
-        if long_post and _impersonal(doc, sentence, hit):
+        owner = _sentence_owner(doc, sentence, hit) if long_post else "self"
+        if owner == "nobody":
             signals.append(f"impersonal:{hit.spec.id}")
             softened = True
             continue
+        if owner == "other":
+            theirs.add((hit.start, hit.end, hit.spec.id))
         survivors.append(hit)
     # a shorter statement inside a longer one adds nothing ("want to die" in "want to die tonight")
     # The longer phrase is the more specific one and wins whatever its level: "don't want to die"
@@ -223,13 +233,17 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             signals.append(f"narrative:{spec.id}")
             risk = max(risk, min(level, RiskLevel.LOW))
             continue
-        is_other = spec.kind is Kind.THIRD_PARTY or (
-            spec.person == "any"
-            and any(
-                s.end <= hit.start
-                and clause[s.start] == clause[hit.start]
-                and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
-                for s in subjects
+        is_other = (
+            spec.kind is Kind.THIRD_PARTY
+            or (spec.person == "any" and (hit.start, hit.end, spec.id) in theirs)
+            or (
+                spec.person == "any"
+                and any(
+                    s.end <= hit.start
+                    and clause[s.start] == clause[hit.start]
+                    and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
+                    for s in subjects
+                )
             )
         )
         if is_other:
@@ -279,4 +293,5 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         softened=softened,
         excepted=excepted or any(h.spec.kind in EXCEPTION_KINDS for h in hits),
         matched=matched,
+        names_other=bool(subjects),
     )

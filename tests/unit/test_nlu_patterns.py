@@ -114,6 +114,53 @@ def test_third_party_concern_is_not_the_senders_risk(judge) -> None:  # type: ig
     assert own.risk >= RiskLevel.HIGH
 
 
+_STORY = (
+    "the old lighthouse keeper had lost his wife the winter before. every evening he climbed "
+    "the stairs and stared at the sea, and the villagers said he no longer wanted to live. "
+    "one morning they found a goodbye letter on his table, but he was down at the harbour, "
+    "mending his nets as if nothing had happened."
+)
+
+
+def test_a_story_told_in_the_third_person_is_not_the_senders_risk(judge) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge(_STORY)
+    assert verdict.risk <= RiskLevel.LOW
+    assert any(s.startswith("narrative:") for s in verdict.signals)
+    # the same worry asked about is a member's concern, not a story
+    asked = _STORY + " can a mod check on him?"
+    assert judge(asked).risk == RiskLevel.MEDIUM and judge(asked).third_party
+
+
+def test_a_long_post_about_other_people_is_not_a_statement_about_me(judge) -> None:  # type: ignore[no-untyped-def]
+    rant = (
+        "honestly the comment section under that article was a mess. half of them were saying "
+        "people like him should die, the other half were arguing about taxes, and nobody read "
+        "past the headline before posting."
+    )
+    assert judge(rant).risk <= RiskLevel.LOW
+    mine = (
+        "honestly the comment section under that article was a mess and it got to me. "
+        "i read it all night and now i want to die, i can't shake it off."
+    )
+    assert judge(mine).risk >= RiskLevel.HIGH
+
+
+def test_a_short_message_without_a_subject_is_still_the_senders(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("he left. want to die").risk >= RiskLevel.HIGH
+    assert judge("suicide. again. it's all i think about").risk >= RiskLevel.HIGH
+
+
+def test_own_self_harm_talk_and_eating_disorders_are_medium(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("cutting helps me calm down when everything is loud").risk == RiskLevel.MEDIUM
+    assert judge("my ed has been so loud all week").risk == RiskLevel.MEDIUM
+    assert judge("i made myself throw up after dinner again").risk == RiskLevel.MEDIUM
+    assert judge("i don't cut anymore").risk <= RiskLevel.LOW
+    # "not everyone" is not a negation of what the sender does
+    assert judge("not everyone does sh for the same reason, for me it's control").risk == (
+        RiskLevel.MEDIUM
+    )
+
+
 def test_kys_at_someone_else_is_harassment_but_kms_is_self(judge) -> None:  # type: ignore[no-untyped-def]
     other = judge("kys noob")
     assert other.harassment and other.risk == RiskLevel.NONE
