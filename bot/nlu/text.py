@@ -57,6 +57,7 @@ def _unleet(match: re.Match[str]) -> str:
 def normalise(text: str) -> str:
     """Lower-case, NFKC, strip control characters, undo simple leetspeak and stretching."""
     text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("i\u0307", "i")  # Turkish capital İ lower-cases to i + combining dot
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text)

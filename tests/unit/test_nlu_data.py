@@ -97,6 +97,7 @@ def test_normalise_undoes_leetspeak_but_keeps_numbers() -> None:
     assert normalise("su1c1de") == "suicide"
     assert normalise("i died 5 times at 3am") == "i died 5 times at 3am"
     assert normalise("kill my self\x00\x07") == "kill myself"
+    assert normalise("ÖLMEK İSTİYORUM") == "ölmek istiyorum"  # Turkish dotted capital I
 
 
 def test_long_text_keeps_both_ends_for_the_patterns() -> None:
