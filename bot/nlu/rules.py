@@ -205,6 +205,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     third_party = harassment = matched = False
     for hit in survivors:
         spec, level = hit.spec, hit.spec.risk
+        demoted = True  # set back below unless a negation, hyperbole or past cue applies
         if spec.kind is Kind.THIRD_PARTY and level == RiskLevel.NONE:
             continue
         if spec.kind is Kind.HARASSMENT:
@@ -228,6 +229,8 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             softened = True
             recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
             level = min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM)
+        else:
+            demoted = False
         if narrative and spec.person == "any":
             # a story or a report about someone else: the sender states no concern of their own
             signals.append(f"narrative:{spec.id}")
@@ -252,7 +255,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             risk = max(risk, RiskLevel.MEDIUM if level >= RiskLevel.HIGH else RiskLevel.LOW)
             continue
         signals.append(f"pattern:{spec.id}")
-        if (spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT) and level == spec.risk:
+        if (spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT) and not demoted:
             matched = True
         if spec.kind is not Kind.METHOD and level >= RiskLevel.HIGH:
             self_high = True
