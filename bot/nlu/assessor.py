@@ -161,6 +161,8 @@ class Assessor:
             intent = "acute_distress"
         elif intent == "acute_distress" and risk <= RiskLevel.LOW and not verdict.matched:
             intent = "venting"  # acute means above everyday distress; the assessment says not
+        elif intent == "venting" and risk >= RiskLevel.MEDIUM:
+            intent = "acute_distress"  # and venting is everyday distress: medium is above it
         if verdict.third_party:
             signals.append("third_party")
         if verdict.harassment:
