@@ -113,7 +113,7 @@ def test_third_party_concern_is_not_the_senders_risk(judge) -> None:  # type: ig
     own = judge("my friend says i should talk to someone because i want to die")
     assert own.risk >= RiskLevel.HIGH
     assert judge("a kid in my server keeps posting kms, is that serious").third_party
-    assert judge("mi hermana dice que quiere morir").third_party  # code-switched subjects too
+    assert judge("meri dost ne kaha woh khud ko khatam kar degi").third_party  # code-switched
     assert judge("someone help, want to die").risk >= RiskLevel.HIGH  # a plea, not a report
 
 
