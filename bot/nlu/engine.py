@@ -7,6 +7,7 @@ pattern or classifier code gets a new model and an old one is never used by mist
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from bot.nlu.data import load_training_data, risk_training_examples
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.text import component
 
+KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
 CODE_VERSION = "nlu-4"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
@@ -80,7 +82,28 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    prune(cache_dir, keep=KEEP_MODELS, current=target)
     return target
+
+
+def prune(cache_dir: Path, *, keep: int, current: Path | None = None) -> list[Path]:
+    """Remove all but the `keep` most recently used models (every change to nlu/ adds one).
+
+    A model's use time is its `meta.json` mtime, touched on each load; the current model is
+    never removed. A process that already loaded a removed model keeps working (it is in memory).
+    """
+    models = sorted(
+        (p for p in cache_dir.glob("nlu-*") if (p / "meta.json").is_file()),
+        key=lambda p: (p / "meta.json").stat().st_mtime,
+        reverse=True,
+    )
+    removed = []
+    for old in models[keep:]:
+        if current is not None and old.resolve() == current.resolve():
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
 
 
 def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True) -> NluEngine:
@@ -98,6 +121,8 @@ def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True
 
 def load_from(target: Path, nlu_dir: Path) -> Assessor:
     nlp = spacy.load(target / "model")
+    with contextlib.suppress(OSError):  # a read-only cache still works
+        (target / "meta.json").touch()  # marks it in use, for prune()
     patterns = load_pattern_set(nlu_dir / "patterns")
     saved = target / PATTERNS_FILE
     compiled = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else None

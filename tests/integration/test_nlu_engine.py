@@ -4,6 +4,7 @@ and `signpost assess` as a process (one JSON line out for every line in, whateve
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,15 @@ import pytest
 
 from bot.core.risk import Assessment, RiskContext, RiskLevel
 from bot.nlu.assessor import Assessor
-from bot.nlu.engine import ModelMissingError, content_key, load_engine, model_dir, train
+from bot.nlu.engine import (
+    KEEP_MODELS,
+    ModelMissingError,
+    content_key,
+    load_engine,
+    model_dir,
+    prune,
+    train,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -138,6 +147,30 @@ def test_cached_model_is_reused_and_a_data_change_needs_a_new_one(
     assert not model_dir(changed, tmp_path).exists()
     with pytest.raises(ModelMissingError):
         load_engine(changed, tmp_path, train_if_missing=False)
+
+
+def test_old_models_are_pruned_but_the_current_and_recent_ones_stay(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for age, name in enumerate(["nlu-a", "nlu-b", "nlu-c", "nlu-d", "nlu-e"]):
+        (cache / name / "model").mkdir(parents=True)
+        meta = cache / name / "meta.json"
+        meta.write_text("{}", encoding="utf-8")
+        os.utime(meta, (1_000_000 + age, 1_000_000 + age))  # nlu-e is the most recently used
+    (cache / "notes.txt").write_text("not a model", encoding="utf-8")
+    removed = prune(cache, keep=3, current=cache / "nlu-a")
+    assert sorted(p.name for p in removed) == ["nlu-b"]
+    left = {p.name for p in cache.iterdir()}
+    assert left == {"notes.txt", "nlu-a", "nlu-c", "nlu-d", "nlu-e"}
+
+
+def test_training_prunes_the_cache(small_nlu: Path, tmp_path: Path) -> None:
+    for name in ("nlu-old1", "nlu-old2", "nlu-old3"):
+        (tmp_path / name / "model").mkdir(parents=True)
+        (tmp_path / name / "meta.json").write_text("{}", encoding="utf-8")
+        os.utime(tmp_path / name / "meta.json", (1_000_000, 1_000_000))
+    target = train(small_nlu, tmp_path)
+    left = sorted(p.name for p in tmp_path.glob("nlu-*"))
+    assert target.name in left and len(left) == KEEP_MODELS
 
 
 @pytest.mark.parametrize(
