@@ -56,6 +56,7 @@ class Kind(StrEnum):
     THIRD_PARTY = "third_party"  # someone else at risk ("my friend wants to die")
     HARASSMENT = "harassment"  # telling someone else to kill themselves ("kys")
     MINIMISING = "minimising"  # "i'm fine", "you misunderstood", "jk" (used with context)
+    SH_TERM = "sh_term"  # self-harm vocabulary: several distinct ones + "i"/"my" -> medium
 
 
 STATEMENT_KINDS = frozenset({Kind.EXPLICIT, Kind.SLANG, Kind.BURDEN, Kind.SELF_HARM, Kind.DISTRESS})

@@ -34,6 +34,9 @@ NARRATIVE_MIN_THIRD_PERSON = 3
 # In a long post a bare ambiguous word ("suicide") is only the sender's own statement when its
 # sentence also has "i", "me" or "my"; a short message ("suicide. again.") stays the sender's.
 LONG_POST_TOKENS = 25
+# Someone who talks about cuts, scars, urges and relapses in the first person is talking about
+# self-harm they know, even when no single sentence is a statement: medium (support offered).
+SH_TALK_TERMS = 3
 # ...and a statement in a sentence with no "i", "me" or "my" belongs to whoever that sentence
 # names: people in general ("white men should die", "god has a plan") -> nobody's risk;
 # he / she / they ("she said she wants to die tonight") -> someone else's (third party).
@@ -202,6 +205,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     subjects = [h for h in by_kind.get(Kind.THIRD_PARTY, []) if h.spec.risk == RiskLevel.NONE]
     risk = RiskLevel.NONE
     self_high = False
+    suicidal_high = False  # a high statement that is not self-harm: a time makes it critical
     third_party = harassment = matched = False
     for hit in survivors:
         spec, level = hit.spec, hit.spec.risk
@@ -259,6 +263,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             matched = True
         if spec.kind is not Kind.METHOD and level >= RiskLevel.HIGH:
             self_high = True
+            suicidal_high = suicidal_high or spec.kind is not Kind.SELF_HARM
         risk = max(risk, level)
 
     own_methods = [
@@ -279,7 +284,17 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         if h.spec.kind is Kind.INTENT
         and any(clause[h.start] == clause[m.start] and h.start <= m.start for m in own_methods)
     ]
-    cues = (own_methods if self_high else []) + (timing if self_high or own_methods else [])
+    terms = {h.spec.id + ":" + doc[h.start : h.end].lemma_ for h in by_kind.get(Kind.SH_TERM, [])}
+    if (
+        risk < RiskLevel.MEDIUM
+        and len(terms) >= SH_TALK_TERMS
+        and not narrative
+        and any(tok.lower_ in FIRST_PERSON for tok in doc)
+    ):
+        risk = RiskLevel.MEDIUM
+        signals.append("self_harm_talk")
+    # "i cut myself today" is a recent act (high); "i want to die today" names a time (critical)
+    cues = (own_methods if self_high else []) + (timing if suicidal_high or own_methods else [])
     cues += intents
     if cues and risk < RiskLevel.CRITICAL and (self_high or own_methods):
         risk = RiskLevel.CRITICAL

@@ -44,7 +44,8 @@ _LEET = str.maketrans(
 # Letters stretched for emphasis ("pleeeease", "dieeee") collapse to two, which the patterns
 # and the lookup lemmatizer then handle with one spelling.
 _STRETCH = re.compile(r"([a-z])\1{2,}")
-_MY_SELF = re.compile(r"\bmy\s+self\b")
+# "kill my self" -> "kill myself", but "my self harm" / "my self-esteem" keep their noun
+_MY_SELF = re.compile(r"\bmy\s+self\b(?!\s*-|\s+(?:harm|harming|injury|esteem|worth|care|image))")
 
 
 def _unleet(match: re.Match[str]) -> str:

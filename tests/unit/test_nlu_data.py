@@ -97,6 +97,8 @@ def test_normalise_undoes_leetspeak_but_keeps_numbers() -> None:
     assert normalise("su1c1de") == "suicide"
     assert normalise("i died 5 times at 3am") == "i died 5 times at 3am"
     assert normalise("kill my self\x00\x07") == "kill myself"
+    assert normalise("my self harm got worse") == "my self harm got worse"
+    assert normalise("my self-esteem") == "my self-esteem"
     assert normalise("ÖLMEK İSTİYORUM") == "ölmek istiyorum"  # Turkish dotted capital I
 
 

@@ -164,6 +164,30 @@ def test_own_self_harm_talk_and_eating_disorders_are_medium(judge) -> None:  # t
     )
 
 
+def test_a_recent_self_harm_act_is_high_and_a_named_time_to_die_is_critical(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("i cut myself again this evening").risk == RiskLevel.HIGH
+    assert judge("really want to sh tonight").risk == RiskLevel.HIGH
+    assert judge("i want to die tonight").risk == RiskLevel.CRITICAL
+    assert judge("i want to cut myself, the razor is in my hand").risk == RiskLevel.CRITICAL
+
+
+def test_self_harm_as_a_school_topic_is_not_a_disclosure(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("my essay on self harm prevention is due friday").risk <= RiskLevel.LOW
+    assert judge("self harming again").risk == RiskLevel.HIGH
+
+
+def test_talking_at_length_about_ones_own_cuts_scars_and_urges_is_medium(judge) -> None:  # type: ignore[no-untyped-def]
+    talk = (
+        "summer is coming and i dread wearing shorts because of the scars. the urges have "
+        "been quieter since i threw away the last razor"
+    )
+    verdict = judge(talk)
+    assert verdict.risk == RiskLevel.MEDIUM and "self_harm_talk" in verdict.signals
+    # one such word is not enough, and without "i"/"my" it is not about the sender
+    assert judge("i got a paper cut and the scar is tiny").risk <= RiskLevel.LOW
+    assert judge("razors, blades and scars: a history of barbering").risk <= RiskLevel.LOW
+
+
 def test_kys_at_someone_else_is_harassment_but_kms_is_self(judge) -> None:  # type: ignore[no-untyped-def]
     other = judge("kys noob")
     assert other.harassment and other.risk == RiskLevel.NONE
