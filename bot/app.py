@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.content import ContentPaths
 from bot.core.compose import Composer
 from bot.core.dialogue import Dialogue, DialogueSettings
+from bot.core.limits import MessageLimit, MessageLimiter
 from bot.core.messages import Inbound, ModeratorInbound, Outcome
 from bot.core.ports import NluEngine, NoticeSink, Signposts
 from bot.core.signing import PayloadSigner
@@ -144,6 +145,14 @@ async def build(
         signposts=signposts,
         store=store,
         cases=cases,
+        limiter=MessageLimiter(
+            store,
+            MessageLimit(
+                max_messages=settings.limits.max_messages,
+                window_seconds=settings.limits.window_seconds,
+                enabled=settings.limits.enabled,
+            ),
+        ),
         settings=DialogueSettings(
             max_message_chars=settings.max_message_chars,
             default_region=settings.default_region,

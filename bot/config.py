@@ -44,6 +44,14 @@ class EscalationSettings(_Section):
     tick_seconds: float = Field(15, gt=0)
 
 
+class LimitSettings(_Section):
+    """Per-person message limit, counted in the database so every worker sees the same count."""
+
+    enabled: bool = True
+    max_messages: int = Field(20, ge=1, le=10_000)
+    window_seconds: int = Field(60, ge=1, le=86_400)
+
+
 class NluSettings(_Section):
     backend: Literal["builtin", "rasa"] = "builtin"
     rasa_url: str = "http://127.0.0.1:5005"
@@ -58,6 +66,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     retention: RetentionSettings = RetentionSettings()
     escalation: EscalationSettings = EscalationSettings()
+    limits: LimitSettings = LimitSettings()
     nlu: NluSettings = NluSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot.core.compose import Composer
 from bot.core.exercises import COMMAND_ALIASES, Exercise, catalogue
+from bot.core.limits import MessageLimiter, Verdict
 from bot.core.messages import Button, ChatRef, Inbound, Outcome, Reply, ReplyKind
 from bot.core.ports import NluEngine, Signposts
 from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 NEXT_WORDS = {"next", "n", "ok", "okay", "done", "go", "continue", "k", "yes", "y", "ready"}
 FEELINGS = ("better", "same", "worse")
+# ways to a person or to one's own data: never limited, so the notice's buttons always work
+UNLIMITED_COMMANDS = {"helplines", "human", "forget"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class Dialogue:
         signposts: Signposts,
         store: Store,
         cases: CaseService,
+        limiter: MessageLimiter,
         settings: DialogueSettings,
     ) -> None:
         self.nlu = nlu
@@ -53,6 +57,7 @@ class Dialogue:
         self.signposts = signposts
         self.store = store
         self.cases = cases
+        self.limiter = limiter
         self.settings = settings
         self.exercises: dict[str, Exercise] = catalogue(texts)
 
@@ -101,6 +106,14 @@ class Dialogue:
             held = None
         if held is not None and not (command and command[0] == "forget"):
             return await self._relay(inbound, held, text, first, state)
+
+        # 3. the per-person limit, after the crisis and relay paths so it can never cut them off
+        if _limitable(first, command, state):
+            verdict = await self.limiter.check(key, inbound.received_at)
+            if verdict is Verdict.NOTICE:
+                return Outcome(replies=(self._limit_notice(inbound, state),))
+            if verdict is Verdict.SILENT:
+                return Outcome()
 
         assessment = first
         if command is None and state.recent_risk > RiskLevel.NONE:
@@ -216,6 +229,19 @@ class Dialogue:
             log.exception("relay to moderators failed")
         return Outcome(replies=tuple(replies))
 
+    def _limit_notice(self, inbound: Inbound, state: ConversationState) -> Reply:
+        region = self._region_guess(inbound, state)
+        buttons = (
+            self.c.button("buttons.helplines", "/helplines"),
+            self.c.button("buttons.human", "/human"),
+        )
+        return self.c.reply(
+            inbound.chat,
+            "limits.paused",
+            buttons=buttons,
+            emergency=self.signposts.emergency(region),
+        )
+
     # groups ---------------------------------------------------------------------------------
     async def _group(self, inbound: Inbound, text: str, first: Assessment) -> Outcome:
         community = inbound.community or inbound.chat.chat_id
@@ -248,6 +274,9 @@ class Dialogue:
                 replies=(self.c.reply(inbound.chat, "group.concern", buttons=(button,)),)
             )
         if first.intent == "harassment":
+            # one person cannot flood the moderators' room with flags
+            if await self.limiter.check(key, inbound.received_at) is not Verdict.ALLOW:
+                return Outcome()
             try:
                 await self.cases.open(
                     conversation_key=key,
@@ -600,6 +629,19 @@ class _Turn:
     @property
     def chat(self) -> ChatRef:
         return self.inbound.chat
+
+
+def _limitable(
+    first: Assessment, command: tuple[str, str] | None, state: ConversationState
+) -> bool:
+    """Whether a private message counts towards the limit (and can be held back by it).
+
+    Never a message at high risk, a way to a person or to one's data, nor anything while the
+    conversation still carries recent high risk: nobody in danger may be silenced by the limit.
+    """
+    if first.risk >= RiskLevel.HIGH or state.recent_risk >= RiskLevel.HIGH:
+        return False
+    return command is None or command[0] not in UNLIMITED_COMMANDS
 
 
 def _quiet() -> Assessment:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core.messages import ModeratorNotice, Reply
@@ -49,3 +49,9 @@ class NoticeSink(Protocol):
     async def deliver(self, notice: ModeratorNotice, thread_ref: str | None) -> str | None: ...
 
     async def send(self, reply: Reply) -> None: ...
+
+
+class MessageCounter(Protocol):
+    """Counts one person's messages per window, atomically across workers (the store)."""
+
+    async def count_message(self, key: str, at: datetime, window: timedelta) -> int: ...

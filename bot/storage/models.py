@@ -83,3 +83,17 @@ class GroupRow(Base):
     watched: Mapped[bool] = mapped_column(default=False)
     default_region: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MessageLimitRow(Base):
+    """How many messages one person sent in the current window (the per-person rate limit).
+
+    Keyed like `conversations` (platform and pseudonymous id); holds a count and a time, never
+    text. A row whose window has ended carries nothing and is deleted by the retention purge.
+    """
+
+    __tablename__ = "message_limits"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer)
+    window_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Result, delete, or_, select, update
+from sqlalchemy import Result, case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from bot.core.risk import RiskLevel
 from bot.core.state import ConversationState
 from bot.storage.migrate import upgrade
-from bot.storage.models import CaseRow, ConversationRow, GroupRow, OutboxRow
+from bot.storage.models import CaseRow, ConversationRow, GroupRow, MessageLimitRow, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,35 @@ class Store:
             removed += _count(
                 await s.execute(delete(ConversationRow).where(ConversationRow.key == key))
             )
+            removed += _count(
+                await s.execute(delete(MessageLimitRow).where(MessageLimitRow.key == key))
+            )
             return removed
+
+    # per-person message limit --------------------------------------------------------------
+    async def count_message(self, key: str, at: datetime, window: timedelta) -> int:
+        """Count one message from `key` and return how many it sent in the current window.
+
+        A window starts with the first message after the last one ended and lasts `window`.
+        One atomic upsert (INSERT ... ON CONFLICT DO UPDATE ... RETURNING) on both SQLite and
+        PostgreSQL, so concurrent workers never lose or double a count.
+        """
+        at = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        row = MessageLimitRow
+        insert = pg_insert if self.is_postgres else sqlite_insert
+        fresh = insert(row).values(key=key, messages=1, window_ends_at=at + window)
+        running = row.window_ends_at > at
+        statement = fresh.on_conflict_do_update(
+            index_elements=[row.key],
+            set_={
+                "messages": case((running, row.messages + 1), else_=1),
+                "window_ends_at": case(
+                    (running, row.window_ends_at), else_=fresh.excluded.window_ends_at
+                ),
+            },
+        ).returning(row.messages)
+        async with self.session() as s:
+            return int((await s.execute(statement)).scalar_one())
 
     # groups --------------------------------------------------------------------------------
     async def set_group_watch(self, platform: str, chat_id: str, watched: bool) -> None:
@@ -294,8 +324,12 @@ class Store:
                     OutboxRow.delivered_at < now - timedelta(days=1),
                 )
             )
+            limits = await s.execute(  # an ended window holds nothing worth keeping
+                delete(MessageLimitRow).where(MessageLimitRow.window_ends_at < now)
+            )
             return {
                 "conversations": _count(conv),
                 "cases": _count(cases),
                 "outbox": _count(out),
+                "message limits": _count(limits),
             }
