@@ -636,10 +636,11 @@ def _limitable(
 ) -> bool:
     """Whether a private message counts towards the limit (and can be held back by it).
 
-    Never a message at high risk, a way to a person or to one's data, nor anything while the
-    conversation still carries recent high risk: nobody in danger may be silenced by the limit.
+    Never a message at medium risk or above (someone in severe distress may type fast), a way
+    to a person or to one's data, nor anything while the conversation still carries recent high
+    risk: nobody in distress may be silenced by the limit.
     """
-    if first.risk >= RiskLevel.HIGH or state.recent_risk >= RiskLevel.HIGH:
+    if first.risk >= RiskLevel.MEDIUM or state.recent_risk >= RiskLevel.HIGH:
         return False
     return command is None or command[0] not in UNLIMITED_COMMANDS
 

@@ -141,6 +141,18 @@ async def test_crisis_message_over_the_limit_gets_the_full_crisis_path(
         assert (await app.handle(say(message))).replies, message
 
 
+async def test_severe_distress_over_the_limit_is_still_answered(app: App, nlu: ScriptedNlu) -> None:
+    say = person(app, "carol")
+    await fill_up(app, say)
+    await app.handle(say("one too many"))
+    assert not (await app.handle(say("silenced"))).replies
+    # someone falling apart types fast; medium risk is never held back by the limit
+    nlu.say("i can't breathe everything is falling apart", RiskLevel.MEDIUM)
+    out = await app.handle(say("i can't breathe everything is falling apart"))
+    assert out.replies and notice_text(app) not in texts_of(out)
+    assert_from_responses(out.replies, app.texts)
+
+
 async def test_high_risk_from_a_silenced_person_is_answered(app: App, nlu: ScriptedNlu) -> None:
     say = person(app, "bob")
     await fill_up(app, say)
