@@ -40,6 +40,7 @@ def test_wheel_carries_content_and_finds_it(tmp_path: Path) -> None:
         "bot/_content/resources/helplines/GB.yml",
         "bot/_content/config.yml",
         "bot/storage/migrations/versions/0001_initial.py",
+        "bot/storage/migrations/versions/0002_message_limits.py",
     ):
         assert needed in names, needed
     assert any(n.startswith("bot/_content/nlu/intents/") for n in names)
