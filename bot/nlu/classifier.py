@@ -62,17 +62,29 @@ def analyse(nlp: Language, text: str) -> Doc:
 
 
 def feature_doc(doc: Doc) -> Doc:
-    """What the classifiers see: lemmas, then character 3-grams of each word.
+    """What the classifiers see: message-shape tokens, lemmas, then character 3-grams of each word.
 
     spaCy's bag-of-n-grams model hashes token texts, so handing it lemmas and word pieces
-    lets it generalise to spellings and words it never saw ("suicidel", "wana", "yass").
+    lets it generalise to spellings and words it never saw ("suicidel", "wana", "yass"). The
+    shape tokens (length bucket, first and last word, a question mark) help short replies:
+    "ciao" alone is a greeting or a goodbye by where it stands, "why not?" is a yes.
     """
     words = [tok.lemma_ or tok.lower_ for tok in doc[:MAX_FEATURE_TOKENS]]
+    if not words:
+        return Doc(doc.vocab, words=["|"])
+    content = [w for w in words if w.strip()] or words
+    shape = [_length_bucket(len(content)), f"__first_{content[0]}", f"__last_{content[-1]}"]
+    if any(tok.text == "?" for tok in doc[:MAX_FEATURE_TOKENS]):
+        shape.append("__question")
     pieces: list[str] = []
     for tok in doc[:MAX_FEATURE_TOKENS]:
         if not (tok.is_punct or tok.is_space):
             pieces.extend(_trigrams(tok.lower_))
-    return Doc(doc.vocab, words=[*words, "|", *pieces] if words else ["|"])
+    return Doc(doc.vocab, words=[*shape, "|", *words, "|", *pieces])
+
+
+def _length_bucket(n: int) -> str:
+    return f"__len{n if n < 4 else 4 if n < 8 else 8 if n < 16 else 16}"
 
 
 @lru_cache(maxsize=65536)

@@ -26,7 +26,7 @@ from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.text import component
 
 KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
-CODE_VERSION = "nlu-4"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-5"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
 
