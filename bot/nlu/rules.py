@@ -23,7 +23,9 @@ CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "\n", "but", "though", "although"
 NOT_NEGATING_NEXT = frozenset(
     {"stop", "help", "quit", "wait", "everyone", "everybody", "all", "many", "only"}
 )  # "can't stop thinking", "not everyone does it"
-QUOTES = frozenset({'"', "“", "”", "«", "»"})
+QUOTES = frozenset({'"', "“", "”", "«", "»", "🎵", "🎶"})  # 🎵...🎵 quotes a song
+# "a song about wanting to end it": a statement named as a work's subject is not the sender's
+ABOUT_WORDS = frozenset({"about", "called", "titled", "named"})
 FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm", "my", "mine", "i've", "i'd", "i'll"})
 THIRD_PERSON = frozenset({"he", "she", "they", "him", "her", "his", "hers", "them", "their"})
 SENTENCE_BREAKS = frozenset({".", "!", "?", "\n"})
@@ -103,16 +105,24 @@ def _narrative(doc: Doc) -> bool:
     return sum(1 for tok in outside if tok.lower_ in THIRD_PERSON) >= NARRATIVE_MIN_THIRD_PERSON
 
 
-def _sentence_owner(doc: Doc, sentence: list[int], hit: Hit) -> str:
-    """Whose statement a hit is, in a long post: "self", "other" (he/she/they) or "nobody"."""
+def _sentence_words(doc: Doc, sentence: list[int]) -> dict[int, frozenset[str]]:
+    words: dict[int, set[str]] = {}
+    for tok, sid in zip(doc, sentence, strict=True):
+        words.setdefault(sid, set()).add(tok.lower_)
+    return {sid: frozenset(found) for sid, found in words.items()}
+
+
+def _sentence_owner(words: frozenset[str], hit: Hit) -> str:
+    """Whose statement a hit is, in a long post: "self", "other" (he/she/they) or "nobody".
+
+    `words` are the lower-case words of the hit's sentence."""
     if hit.spec.kind not in STATEMENT_KINDS and hit.spec.kind not in (Kind.METHOD, Kind.ATTEMPT):
         return "self"
-    words = [doc[i].lower_ for i in range(len(doc)) if sentence[i] == sentence[hit.start]]
-    if any(word in FIRST_PERSON for word in words):
+    if words & FIRST_PERSON:
         return "self"
-    if hit.spec.ambiguous or any(word in GENERIC_PEOPLE for word in words):
+    if hit.spec.ambiguous or words & GENERIC_PEOPLE:
         return "nobody"
-    if any(word in PERSONAL_OTHERS for word in words):
+    if words & PERSONAL_OTHERS:
         return "other"
     return "self"
 
@@ -133,6 +143,23 @@ def _quoted(doc: Doc, hit: Hit) -> bool:
     before = sum(1 for tok in doc[: hit.start] if tok.text in QUOTES)
     after = any(tok.text in QUOTES for tok in doc[hit.end :])
     return before % 2 == 1 and after
+
+
+def _subject_of_a_work(doc: Doc, clause: list[int], hit: Hit, cues: list[Hit]) -> Hit | None:
+    """The cue of "<song|film|book> about|called <statement>" in one clause, if any."""
+    before = range(max(0, hit.start - 2), hit.start)
+    if not any(doc[i].lower_ in ABOUT_WORDS for i in before):
+        return None
+    return next(
+        (
+            c
+            for c in cues
+            if c.end <= hit.start
+            and clause[c.start] == clause[hit.start]
+            and not any(doc[i].lower_ in FIRST_PERSON for i in range(c.end, hit.start))
+        ),
+        None,
+    )
 
 
 def _inside(inner: Hit, outer: Hit) -> bool:
@@ -160,6 +187,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     message_cues = [h for h in exceptions if h.spec.kind in _CUE_KINDS]
     survivors: list[Hit] = []
     sentence = _sentences(doc)
+    words = _sentence_words(doc, sentence) if len(doc) >= LONG_POST_TOKENS else {}
     long_post = len(doc) >= LONG_POST_TOKENS
     narrative = _narrative(doc)
     theirs: set[tuple[int, int, str]] = set()  # statements a long post makes about he/she/they
@@ -171,11 +199,13 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
         if cancel is None and message_cues and (hit.spec.ambiguous or _quoted(doc, hit)):
             cancel = message_cues[0]
+        if cancel is None:
+            cancel = _subject_of_a_work(doc, clause, hit, message_cues)
         if cancel is not None:
             signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
             excepted = True
             continue
-        owner = _sentence_owner(doc, sentence, hit) if long_post else "self"
+        owner = _sentence_owner(words[sentence[hit.start]], hit) if long_post else "self"
         if owner == "nobody":
             signals.append(f"impersonal:{hit.spec.id}")
             softened = True

@@ -188,6 +188,16 @@ def test_talking_at_length_about_ones_own_cuts_scars_and_urges_is_medium(judge) 
     assert judge("razors, blades and scars: a history of barbering").risk <= RiskLevel.LOW
 
 
+def test_a_song_quoted_or_named_is_not_a_disclosure(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("🎵 i don't wanna die, i sometimes wish i'd never been born 🎵").risk <= (
+        RiskLevel.LOW
+    )
+    assert judge("that new song about wanting to end it is so good").risk <= RiskLevel.LOW
+    # but hearing a song and then saying it about oneself is a disclosure
+    heard = judge("i heard a song today and now i'm thinking about wanting to end it")
+    assert heard.risk >= RiskLevel.HIGH
+
+
 def test_kys_at_someone_else_is_harassment_but_kms_is_self(judge) -> None:  # type: ignore[no-untyped-def]
     other = judge("kys noob")
     assert other.harassment and other.risk == RiskLevel.NONE
