@@ -22,6 +22,7 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600.0
+REGION_OFF_WORDS = frozenset({"off", "clear", "none", "reset"})  # not "no": that is Norway
 
 
 @dataclass
@@ -60,6 +61,31 @@ class App:
 
     async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
         await self.store.set_group_watch(platform, chat_id, enabled)
+
+    async def set_group_region(self, platform: str, chat_id: str, request: str) -> str:
+        """An admin's `/signpost_region [place | off]` for one community: with no place, what is
+        set now; `off` clears it; else the place is resolved as people type it ("UK",
+        "España", "DE"). Returns the answer to post. An unknown place changes nothing."""
+        wanted = request.strip()
+        if not wanted:
+            group = await self.store.group(platform, chat_id)
+            current = group.default_region if group is not None else None
+            if current is None:
+                return self.texts.get("group.region_none")
+            return self.texts.get("group.region_current", region_name=self._region_label(current))
+        if wanted.lower() in REGION_OFF_WORDS:
+            await self.store.set_group_region(platform, chat_id, None)
+            return self.texts.get("group.region_cleared")
+        region = self.signposts.resolve(wanted)
+        if region is None:
+            return self.texts.get("group.region_unknown")
+        await self.store.set_group_region(platform, chat_id, region)
+        return self.texts.get("group.region_set", region_name=self._region_label(region))
+
+    def _region_label(self, code: str) -> str:
+        """A region's name; the bare code for a country the directory has no file for (its
+        helplines are the international page with that country's emergency number)."""
+        return self.signposts.region_name(code) if self.signposts.known(code) else code
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
         """An adapter that can reach a moderators' room registers here as it starts."""

@@ -36,3 +36,9 @@ def assert_from_responses(
             )
         for button in reply.buttons:
             assert button.label.strip(), "a button without a label"
+
+
+def group_concern(texts: Texts, emergency: str) -> str:
+    """The brief reply to a high-risk message in a watched group or channel: the concern and
+    the emergency number for the community's region (`emergency` as `Signposts.emergency`)."""
+    return texts.get("group.concern") + "\n\n" + texts.get("group.emergency", emergency=emergency)

@@ -10,6 +10,8 @@ from bot.core.ports import NoticeSink
 from bot.core.texts import Texts
 
 WATCH_COMMAND = "/signpost_watch"  # a group/channel admin opts in or out of being watched
+REGION_COMMAND = "/signpost_region"  # a group/channel admin sets the community's helpline region
+ADMIN_COMMANDS = (WATCH_COMMAND, REGION_COMMAND)
 CRISIS_PATIENCE = 3  # a crisis reply retries this many times longer than any other message
 
 K = TypeVar("K")
@@ -29,6 +31,8 @@ class CoreFacade(Protocol):
     async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
 
     async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> object: ...
+
+    async def set_group_region(self, platform: str, chat_id: str, request: str) -> str: ...
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
 

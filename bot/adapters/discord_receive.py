@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters.common import WATCH_COMMAND, CoreFacade
+from bot.adapters.common import ADMIN_COMMANDS, WATCH_COMMAND, CoreFacade
 from bot.adapters.discord_send import PLATFORM, DiscordSender
 from bot.adapters.discord_settings import DiscordSettings
 from bot.core.identity import pseudonymise
@@ -173,8 +173,8 @@ class DiscordAdapter:
         elif self._in_moderators_room(channel):
             if text and getattr(channel, "parent_id", None) is not None:
                 await self._on_moderator_text(message, text)
-        elif text.split(" ", 1)[0] == WATCH_COMMAND:
-            await self._on_watch_command(message, text)
+        elif text.split(" ", 1)[0] in ADMIN_COMMANDS:
+            await self._on_admin_command(message, text)
         elif text:
             inbound = self._inbound(channel, author, text, message.created_at, private=False)
             await self._handle(channel.id, inbound)
@@ -187,18 +187,23 @@ class DiscordAdapter:
             return
         await self.on_message(after)
 
-    async def _on_watch_command(self, message: Any, text: str) -> None:
+    async def _on_admin_command(self, message: Any, text: str) -> None:
+        """`/signpost_watch` and `/signpost_region`: members with Manage Server only. Typed in
+        a thread, either applies to the thread's channel (threads share their channel's
+        settings, as they share its `community`)."""
+        command, _, argument = text.partition(" ")
         permissions = getattr(message.author, "guild_permissions", None)
+        channel = message.channel
+        community = str(getattr(channel, "parent_id", None) or channel.id)
         if permissions is None or not permissions.manage_guild:
-            key = "group.admins_only"
+            answer = self._core.texts.get("group.admins_only")
+        elif command == WATCH_COMMAND:
+            enabled = argument.strip().lower() not in _OFF_WORDS
+            await self._core.set_group_watch(PLATFORM, community, enabled)
+            answer = self._core.texts.get("group.watch_on" if enabled else "group.watch_off")
         else:
-            enabled = text.partition(" ")[2].strip().lower() not in _OFF_WORDS
-            # typed in a thread, it watches the thread's channel (threads share their watch)
-            channel = message.channel
-            watched = getattr(channel, "parent_id", None) or channel.id
-            await self._core.set_group_watch(PLATFORM, str(watched), enabled)
-            key = "group.watch_on" if enabled else "group.watch_off"
-        await self._sender.send_text(message.channel.id, self._core.texts.get(key))
+            answer = await self._core.set_group_region(PLATFORM, community, argument)
+        await self._sender.send_text(channel.id, answer)
 
     async def _on_moderator_text(self, message: Any, text: str) -> None:
         case_id = await self._core.case_for_thread(PLATFORM, str(message.channel.id))

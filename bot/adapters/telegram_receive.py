@@ -24,7 +24,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters.common import WATCH_COMMAND, CoreFacade
+from bot.adapters.common import ADMIN_COMMANDS, WATCH_COMMAND, CoreFacade
 from bot.adapters.telegram_send import (
     PLATFORM,
     TelegramNoticeSink,
@@ -238,24 +238,29 @@ class TelegramAdapter:
                 await self._core.handle(self._message_inbound(message, user, text, kind))
             )
         elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and text:
-            if text.split(" ", 1)[0] == WATCH_COMMAND:
-                await self._on_watch_command(message, user.id, text)
+            if text.split(" ", 1)[0] in ADMIN_COMMANDS:
+                await self._on_admin_command(message, user.id, text)
             else:
                 await self._send_outcome(
                     await self._core.handle(self._message_inbound(message, user, text))
                 )
 
-    async def _on_watch_command(self, message: Message, user_id: int, text: str) -> None:
+    async def _on_admin_command(self, message: Message, user_id: int, text: str) -> None:
+        """`/signpost_watch` and `/signpost_region`: group admins (creator or administrators)
+        only, answered in the group."""
         chat = message.chat
         thread = message.message_thread_id if message.is_topic_message else None
+        command, _, argument = text.partition(" ")
         status = await self._members.status(self._bot, chat.id, user_id)
         if status not in _ADMIN_STATUSES:
-            key = "group.admins_only"
-        else:
-            enabled = text.partition(" ")[2].strip().lower() not in ("off", "stop", "no", "0")
+            answer = self._core.texts.get("group.admins_only")
+        elif command == WATCH_COMMAND:
+            enabled = argument.strip().lower() not in ("off", "stop", "no", "0")
             await self._core.set_group_watch(PLATFORM, str(chat.id), enabled)
-            key = "group.watch_on" if enabled else "group.watch_off"
-        await self._sender.send_text(chat.id, self._core.texts.get(key), thread_id=thread)
+            answer = self._core.texts.get("group.watch_on" if enabled else "group.watch_off")
+        else:
+            answer = await self._core.set_group_region(PLATFORM, str(chat.id), argument)
+        await self._sender.send_text(chat.id, answer, thread_id=thread)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:
         case_id = None

@@ -255,6 +255,24 @@ class Dialogue:
             return Outcome()
         key = f"{inbound.chat.platform}:{inbound.user}"
         if first.risk >= RiskLevel.HIGH:
+            # the person's own choice (made in a private chat) first, then the community's
+            # default, then the bot's default or the locale
+            community_region = group.default_region if group else None
+            try:
+                own = (await self.store.load_conversation(key)).region
+            except Exception:
+                log.exception("conversation load failed; using the community's region")
+                own = None
+            region = own or community_region or self._region_guess(inbound, None)
+            button = self.c.button("buttons.private", "/start", private=True)
+            reply = self.c.reply(
+                inbound.chat,
+                "group.concern",
+                "group.emergency",
+                buttons=(button,),
+                kind=ReplyKind.CRISIS,
+                emergency=self.signposts.emergency(region),
+            )
             try:
                 await self.cases.open(
                     conversation_key=key,
@@ -262,17 +280,14 @@ class Dialogue:
                     chat=inbound.chat,
                     risk=first.risk,
                     text=text,
-                    region=group.default_region if group else None,
+                    region=community_region,
                     community=community,
                     kind="risk",
                     in_group=True,
                 )
             except Exception:
                 log.exception("opening a group case failed")
-            button = self.c.button("buttons.private", "/start", private=True)
-            return Outcome(
-                replies=(self.c.reply(inbound.chat, "group.concern", buttons=(button,)),)
-            )
+            return Outcome(replies=(reply,))
         if first.intent == "harassment":
             # one person cannot flood the moderators' room with flags
             if await self.limiter.check(key, inbound.received_at) is not Verdict.ALLOW:

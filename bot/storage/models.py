@@ -74,7 +74,8 @@ class OutboxRow(Base):
 
 
 class GroupRow(Base):
-    """A community group that opted in to being watched for high risk."""
+    """A community group or channel: whether it opted in to being watched for high risk, and the
+    helpline region its admins chose for people who have not chosen their own."""
 
     __tablename__ = "groups"
 

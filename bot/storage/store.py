@@ -162,6 +162,16 @@ class Store:
             row.watched = watched
             row.updated_at = utcnow()
 
+    async def set_group_region(self, platform: str, chat_id: str, region: str | None) -> None:
+        """The community's default helpline region (None clears it); watching is unchanged."""
+        async with self.session() as s:
+            row = await s.get(GroupRow, (platform, chat_id))
+            if row is None:
+                row = GroupRow(platform=platform, chat_id=chat_id, watched=False)
+                s.add(row)
+            row.default_region = region
+            row.updated_at = utcnow()
+
     async def group(self, platform: str, chat_id: str) -> GroupRow | None:
         async with self.session() as s:
             return await s.get(GroupRow, (platform, chat_id))

@@ -31,6 +31,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentPaths
 from bot.core.risk import RiskLevel
 from tests.conftest import ROOT, ScriptedNlu
+from tests.support import group_concern
 
 JsonDict = dict[str, Any]
 BOT, APP_ID = 1000, 1001
@@ -360,7 +361,7 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
 
 @contextlib.asynccontextmanager
 async def signpost_on_discord(
-    settings: Settings, nlu: ScriptedNlu, fake: FakeDiscordServer
+    settings: Settings, nlu: ScriptedNlu, fake: FakeDiscordServer, url: str | None = None
 ) -> AsyncIterator[App]:
     options = settings.model_copy(
         update={
@@ -368,7 +369,7 @@ async def signpost_on_discord(
             "discord": settings.discord.model_copy(update={"moderator_channel_id": MODS}),
         }
     )
-    app = await build(options, nlu=nlu, content=ContentPaths(ROOT))
+    app = await build(options, nlu=nlu, content=ContentPaths(ROOT), database_url=url)
     stop = asyncio.Event()
     background = asyncio.create_task(app.run_background(stop))
     bot = asyncio.create_task(run_discord(app, options, stop, backoff=0))
@@ -471,7 +472,7 @@ async def test_a_button_in_a_dm_and_talk_privately_from_a_channel(
         )
         await fake.wait_until(lambda: len(fake.posted(GENERAL)) == 3)
         concern = fake.posted(GENERAL)[-1]
-        assert concern["content"] == app.texts.get("group.concern")
+        assert concern["content"] == group_concern(app.texts, app.signposts.emergency(None))
         [private] = [b for row in concern["components"] for b in row["components"]]
         # pressing it: the bot opens the DM and writes there; only Alice is told, ephemerally
         dm_count = len(fake.posted(DM))
@@ -482,6 +483,43 @@ async def test_a_button_in_a_dm_and_talk_privately_from_a_channel(
         assert any(c.path == "/users/@me/channels" for c in fake.calls)
         assert len(fake.posted(DM)) > dm_count
         assert len(fake.posted(GENERAL)) == 3, "nothing more is said in the channel"
+
+
+async def test_a_channel_region_set_by_a_server_manager(
+    settings: Settings, nlu: ScriptedNlu, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    """Through discord.py: Manage Server (from the member's roles) may set the channel's
+    region; a crisis in the watched channel then gets that region's emergency number."""
+    nlu.say(CRISIS, RiskLevel.HIGH)
+    async with (
+        fake_discord(monkeypatch) as fake,
+        signpost_on_discord(settings, nlu, fake, db_url) as app,
+    ):
+        alice, ada = member(ALICE, "Alice"), member(5, "Ada") | {"roles": [str(ADMINS)]}
+        in_general = {"guild_id": str(GUILD)}
+
+        async def answer(who: JsonDict, text: str) -> str:
+            before = len(fake.posted(GENERAL))
+            fake.write(GENERAL, who["user"], text, **in_general, member=who)
+            await fake.wait_until(lambda: len(fake.posted(GENERAL)) > before)
+            return str(fake.posted(GENERAL)[-1]["content"])
+
+        assert await answer(alice, "/signpost_region UK") == app.texts.get("group.admins_only")
+        assert await answer(ada, "/signpost_region Narnia") == app.texts.get("group.region_unknown")
+        assert await answer(ada, "/signpost_region uk") == app.texts.get(
+            "group.region_set", region_name="United Kingdom"
+        )
+        assert await answer(ada, "/signpost_region") == app.texts.get(
+            "group.region_current", region_name="United Kingdom"
+        )
+        assert await answer(ada, "/signpost_watch on") == app.texts.get("group.watch_on")
+        concern = await answer(alice, CRISIS)
+        assert concern == group_concern(app.texts, app.signposts.emergency("GB"))
+        assert "999" in concern
+        await fake.wait_until(lambda: fake.posted(MODS))
+        assert "region: GB" in fake.posted(MODS)[0]["content"]
+        assert await answer(ada, "/signpost_region off") == app.texts.get("group.region_cleared")
+        assert await answer(ada, "/signpost_region") == app.texts.get("group.region_none")
 
 
 async def test_signpost_run_starts_telegram_and_discord_together(

@@ -96,7 +96,10 @@ async def test_private_text_reaches_the_core_pseudonymised_and_the_reply_comes_b
         c.params["scope"]["type"]: c.params["commands"] for c in fake.calls_of("setMyCommands")
     }
     assert {c["command"] for c in menus["all_private_chats"]} >= {"start", "help", "forget"}
-    assert [c["command"] for c in menus["all_chat_administrators"]] == ["signpost_watch"]
+    assert [c["command"] for c in menus["all_chat_administrators"]] == [
+        "signpost_watch",
+        "signpost_region",
+    ]
 
 
 async def test_stickers_photos_and_voice_reach_the_core_as_attachments(

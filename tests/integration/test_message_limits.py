@@ -21,7 +21,7 @@ from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import MessageLimitRow
 from bot.storage.store import Store
 from tests.conftest import ROOT, RecordingSink, ScriptedNlu, person
-from tests.support import assert_from_responses
+from tests.support import assert_from_responses, group_concern
 
 LIMIT = 3
 WINDOW = timedelta(seconds=60)
@@ -294,7 +294,7 @@ async def test_group_harassment_flags_are_limited_but_not_risk(app: App, nlu: Sc
 
     nlu.say("i want to kill myself", RiskLevel.HIGH)
     out = await app.handle(say("i want to kill myself", is_private=False, community="g1"))
-    assert out.replies[0].text == app.texts.get("group.concern")
+    assert out.replies[0].text == group_concern(app.texts, app.signposts.emergency(None))
     assert await app.dispatcher.deliver_due() == 1
 
 

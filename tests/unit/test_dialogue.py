@@ -10,7 +10,7 @@ from bot.app import App
 from bot.core.messages import ReplyKind
 from bot.core.risk import RiskLevel
 from tests.conftest import RecordingSink, ScriptedNlu, person
-from tests.support import assert_from_responses
+from tests.support import assert_from_responses, group_concern
 
 
 def texts_of(outcome) -> str:  # type: ignore[no-untyped-def]
@@ -218,12 +218,31 @@ async def test_group_messages_are_ignored_unless_watched(app: App, nlu: Scripted
     assert not quiet.replies
     await app.set_group_watch("console", "g1", True)
     out = await app.handle(say("i want to die", is_private=False, community="g1"))
-    assert out.replies[0].text == app.texts.get("group.concern")
+    local = app.signposts.emergency(None)  # no community region, no locale: the local number
+    assert out.replies[0].text == group_concern(app.texts, local)
     assert out.replies[0].buttons[0].opens_private_chat
     assert "i want to die" not in out.replies[0].text
     assert await app.dispatcher.deliver_due() == 1
     ordinary = await app.handle(say("anyone up for a game", is_private=False, community="g1"))
     assert not ordinary.replies
+
+
+async def test_in_a_group_the_persons_own_region_comes_before_the_communitys(
+    app: App, nlu: ScriptedNlu
+) -> None:
+    app.register_sink(RecordingSink())
+    say, bea = person(app), person(app, "bea")
+    nlu.say("i want to die", RiskLevel.HIGH)
+    await app.set_group_watch("console", "g1", True)
+    assert await app.set_group_region("console", "g1", "DE") == app.texts.get(
+        "group.region_set", region_name="Germany"
+    )
+    await app.handle(say("/region France"))  # Alice chose her own country privately
+    mine = await app.handle(say("i want to die", is_private=False, community="g1"))
+    assert mine.replies[0].text == group_concern(app.texts, app.signposts.emergency("FR"))
+    theirs = await app.handle(bea("i want to die", is_private=False, community="g1"))
+    assert theirs.replies[0].text == group_concern(app.texts, app.signposts.emergency("DE"))
+    assert app.signposts.emergency("FR") != app.signposts.emergency("DE")
 
 
 async def test_a_new_case_wakes_the_outbox_at_once(app: App, nlu: ScriptedNlu) -> None:
