@@ -210,6 +210,8 @@ def test_kys_at_someone_else_is_harassment_but_kms_is_self(judge) -> None:  # ty
 def test_hyperbole_about_a_trivial_thing_is_low(judge) -> None:  # type: ignore[no-untyped-def]
     assert judge("this class is so boring i want to kms lol").risk == RiskLevel.LOW
     assert judge("i want to kms").risk == RiskLevel.HIGH
+    assert judge("ok i'll do it tomorrow, the dishes can wait").risk == RiskLevel.NONE
+    assert judge("i'll actually do it this time").risk >= RiskLevel.HIGH
     assert judge("oh great another monday, kill me now").risk == RiskLevel.LOW  # sarcasm
     assert judge("i'm so done with life rn 😂 my cat knocked over my coffee").risk == RiskLevel.LOW
     assert judge("oh great, i want to die").risk == RiskLevel.HIGH  # no trivial trigger
