@@ -20,15 +20,13 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters.common import ADMIN_COMMANDS, WATCH_COMMAND, CoreFacade
+from bot.adapters.common import ADMIN_COMMANDS, CoreFacade, answer_admin_command
 from bot.adapters.discord_send import PLATFORM, DiscordSender
 from bot.adapters.discord_settings import DiscordSettings
 from bot.core.identity import pseudonymise
 from bot.core.messages import ChatRef, Inbound, ModeratorInbound, Outcome
 
 log = logging.getLogger(__name__)
-
-_OFF_WORDS = ("off", "stop", "no", "0")
 
 
 class ChannelLookup(Protocol):
@@ -191,18 +189,13 @@ class DiscordAdapter:
         """`/signpost_watch` and `/signpost_region`: members with Manage Server only. Typed in
         a thread, either applies to the thread's channel (threads share their channel's
         settings, as they share its `community`)."""
-        command, _, argument = text.partition(" ")
         permissions = getattr(message.author, "guild_permissions", None)
         channel = message.channel
         community = str(getattr(channel, "parent_id", None) or channel.id)
         if permissions is None or not permissions.manage_guild:
             answer = self._core.texts.get("group.admins_only")
-        elif command == WATCH_COMMAND:
-            enabled = argument.strip().lower() not in _OFF_WORDS
-            await self._core.set_group_watch(PLATFORM, community, enabled)
-            answer = self._core.texts.get("group.watch_on" if enabled else "group.watch_off")
         else:
-            answer = await self._core.set_group_region(PLATFORM, community, argument)
+            answer = await answer_admin_command(self._core, PLATFORM, community, text)
         await self._sender.send_text(channel.id, answer)
 
     async def _on_moderator_text(self, message: Any, text: str) -> None:

@@ -24,7 +24,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters.common import ADMIN_COMMANDS, WATCH_COMMAND, CoreFacade
+from bot.adapters.common import ADMIN_COMMANDS, CoreFacade, answer_admin_command
 from bot.adapters.telegram_send import (
     PLATFORM,
     TelegramNoticeSink,
@@ -250,16 +250,11 @@ class TelegramAdapter:
         only, answered in the group."""
         chat = message.chat
         thread = message.message_thread_id if message.is_topic_message else None
-        command, _, argument = text.partition(" ")
         status = await self._members.status(self._bot, chat.id, user_id)
         if status not in _ADMIN_STATUSES:
             answer = self._core.texts.get("group.admins_only")
-        elif command == WATCH_COMMAND:
-            enabled = argument.strip().lower() not in ("off", "stop", "no", "0")
-            await self._core.set_group_watch(PLATFORM, str(chat.id), enabled)
-            answer = self._core.texts.get("group.watch_on" if enabled else "group.watch_off")
         else:
-            answer = await self._core.set_group_region(PLATFORM, str(chat.id), argument)
+            answer = await answer_admin_command(self._core, PLATFORM, str(chat.id), text)
         await self._sender.send_text(chat.id, answer, thread_id=thread)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:

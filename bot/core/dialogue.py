@@ -273,40 +273,46 @@ class Dialogue:
                 kind=ReplyKind.CRISIS,
                 emergency=self.signposts.emergency(region),
             )
-            try:
-                await self.cases.open(
-                    conversation_key=key,
-                    user=inbound.user,
-                    chat=inbound.chat,
-                    risk=first.risk,
-                    text=text,
-                    region=community_region,
-                    community=community,
-                    kind="risk",
-                    in_group=True,
-                )
-            except Exception:
-                log.exception("opening a group case failed")
+            await self._open_group_case(
+                inbound, key, text, community, risk=first.risk, region=community_region, kind="risk"
+            )
             return Outcome(replies=(reply,))
         if first.intent == "harassment":
             # one person cannot flood the moderators' room with flags
             if await self.limiter.check(key, inbound.received_at) is not Verdict.ALLOW:
                 return Outcome()
-            try:
-                await self.cases.open(
-                    conversation_key=key,
-                    user=inbound.user,
-                    chat=inbound.chat,
-                    risk=RiskLevel.NONE,
-                    text=text,
-                    region=None,
-                    community=community,
-                    kind="moderation",
-                    in_group=True,
-                )
-            except Exception:
-                log.exception("opening a moderation flag failed")
+            await self._open_group_case(
+                inbound, key, text, community, risk=RiskLevel.NONE, region=None, kind="moderation"
+            )
         return Outcome()
+
+    async def _open_group_case(
+        self,
+        inbound: Inbound,
+        key: str,
+        text: str,
+        community: str,
+        *,
+        risk: RiskLevel,
+        region: str | None,
+        kind: str,
+    ) -> None:
+        """A case (kind "risk") or a moderation flag raised in a watched group; a failure is
+        logged and never costs the group its reply."""
+        try:
+            await self.cases.open(
+                conversation_key=key,
+                user=inbound.user,
+                chat=inbound.chat,
+                risk=risk,
+                text=text,
+                region=region,
+                community=community,
+                kind=kind,
+                in_group=True,
+            )
+        except Exception:
+            log.exception("opening a group %s case failed", kind)
 
     def _stateless(
         self, inbound: Inbound, text: str, command: tuple[str, str] | None, first: Assessment
