@@ -36,9 +36,6 @@ NARRATIVE_MIN_THIRD_PERSON = 3
 # In a long post a bare ambiguous word ("suicide") is only the sender's own statement when its
 # sentence also has "i", "me" or "my"; a short message ("suicide. again.") stays the sender's.
 LONG_POST_TOKENS = 25
-# Someone who talks about cuts, scars, urges and relapses in the first person is talking about
-# self-harm they know, even when no single sentence is a statement: medium (support offered).
-SH_TALK_TERMS = 3
 # ...and a statement in a sentence with no "i", "me" or "my" belongs to whoever that sentence
 # names: people in general ("white men should die", "god has a plan") -> nobody's risk;
 # he / she / they ("she said she wants to die tonight") -> someone else's (third party).
@@ -46,7 +43,9 @@ GENERIC_PEOPLE = frozenset(
     {"you", "u", "ya", "we", "people", "men", "women", "guys", "person", "god", "government"}
     | {"someone", "somebody", "anyone", "anybody", "everybody"}
 )
-PERSONAL_OTHERS = THIRD_PERSON
+# Someone who talks about cuts, scars, urges and relapses in the first person is talking about
+# self-harm they know, even when no single sentence is a statement: medium (support offered).
+SH_TALK_TERMS = 3
 _CUE_KINDS = frozenset({Kind.GAMING, Kind.LYRICS, Kind.TOPIC})
 _RISK_KINDS = STATEMENT_KINDS | {Kind.METHOD, Kind.ATTEMPT, Kind.HARASSMENT, Kind.THIRD_PARTY}
 
@@ -122,7 +121,7 @@ def _sentence_owner(words: frozenset[str], hit: Hit) -> str:
         return "self"
     if hit.spec.ambiguous or words & GENERIC_PEOPLE:
         return "nobody"
-    if words & PERSONAL_OTHERS:
+    if words & THIRD_PERSON:
         return "other"
     return "self"
 
