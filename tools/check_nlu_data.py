@@ -3,11 +3,12 @@
 Usage:
     python tools/check_nlu_data.py [NLU_DIR] [--min N] [--similar]
 
-Exits 1 when any file breaks the Rasa 3.x layout we rely on, an intent name does not match its
-file, an example is empty, an intent has fewer than --min examples (default 40), or the same
-sentence appears twice anywhere (within a file or across files). Duplicates matter because a
-sentence filed under two intents or two risk levels teaches the classifier both answers and
-makes the evaluation figures lie.
+Exits 1 when any file breaks the Rasa 3.x layout we rely on, an intent or lookup table name does
+not match its file, a lookup table lists a phrase twice, an example is empty, an intent has fewer
+than --min examples (default 40), or the same sentence appears twice anywhere (within a file or
+across files; lookup phrases are not examples and are not compared with them). Duplicates
+matter because a sentence filed under two intents or two risk levels teaches the classifier both
+answers and makes the evaluation figures lie.
 
 --similar also prints (without failing) groups of examples that share one skeleton, so authors
 can spot templated near-duplicates that add volume but no variety.
@@ -158,6 +159,8 @@ def check_file(path: Path, nlu_dir: Path, minimum: int) -> tuple[list[Example], 
             problems.append(Problem(path, line, f"intent {label!r} must be named {wanted!r}"))
         texts, block_problems = parse_examples(entry.get("examples"), path, line)
         problems.extend(block_problems)
+        if kind == "lookup":
+            problems.extend(check_lookup(path, nlu_dir, label, texts))
         if kind == "intent":
             if len(texts) < minimum:
                 problems.append(
@@ -165,6 +168,26 @@ def check_file(path: Path, nlu_dir: Path, minimum: int) -> tuple[list[Example], 
                 )
             examples.extend(Example(path, at, label, text) for at, text in texts)
     return examples, problems
+
+
+def check_lookup(
+    path: Path, nlu_dir: Path, name: str, texts: list[tuple[int, str]]
+) -> list[Problem]:
+    """A lookup table in nlu/lookups/ is named after its file and lists each phrase once."""
+    problems: list[Problem] = []
+    if path.relative_to(nlu_dir).parts[0] == "lookups" and name != path.stem:
+        problems.append(
+            Problem(
+                path, texts[0][0] if texts else 1, f"lookup {name!r} must be named {path.stem!r}"
+            )
+        )
+    seen: dict[str, int] = {}
+    for line, text in texts:
+        key = normalise(text)
+        if key in seen:
+            problems.append(Problem(path, line, f"{name}: {text!r} repeats line {seen[key]}"))
+        seen.setdefault(key, line)
+    return problems
 
 
 def find_duplicates(examples: list[Example]) -> list[Problem]:
@@ -214,7 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     nlu_dir: Path = args.nlu_dir.resolve()
 
-    files = sorted([*nlu_dir.glob("intents/*.yml"), *nlu_dir.glob("risk/*.yml")])
+    files = sorted(
+        [
+            *nlu_dir.glob("intents/*.yml"),
+            *nlu_dir.glob("risk/*.yml"),
+            *nlu_dir.glob("lookups/*.yml"),
+        ]
+    )
     if not files:
         print(f"no NLU files under {nlu_dir}/intents or {nlu_dir}/risk", file=sys.stderr)
         return 1

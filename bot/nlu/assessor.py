@@ -39,14 +39,14 @@ NEUTRAL_CONFIDENCE = 0.6
 OTHERS_CONFIDENCE = 0.5
 LONG_MESSAGE_TOKENS = 80
 LONG_MESSAGE_CONFIDENCE = 0.7
-# Intents that carry no meaning of their own once the message is at high risk.
+# Intents that carry no meaning of their own once the message is at high risk. A yes or no
+# keeps its meaning ("no. i just want it to end" answers a question; the crisis reply goes out
+# by risk level whatever the intent).
 _CHAT_INTENTS = frozenset(
     {
         "greet",
         "goodbye",
         "thanks",
-        "affirm",
-        "deny",
         "out_of_scope",
         "capabilities",
         "venting",
@@ -156,7 +156,7 @@ class Assessor:
             intent = "third_party_concern"
         elif risk >= RiskLevel.HIGH and (
             intent in _CHAT_INTENTS
-            or (intent in _OTHERS_INTENTS and (verdict.matched or confidence < OTHERS_CONFIDENCE))
+            or (intent in _OTHERS_INTENTS and confidence < OTHERS_CONFIDENCE)
         ):
             intent = "acute_distress"
         elif intent == "acute_distress" and risk <= RiskLevel.LOW and not verdict.matched:
@@ -200,4 +200,6 @@ def _classifier_cap(verdict: PatternVerdict) -> RiskLevel:
         return RiskLevel.LOW
     if verdict.excepted:
         return RiskLevel.NONE
+    if verdict.game_talk:  # "kill this raid boss tonight": the model hears the words, not the game
+        return RiskLevel.MEDIUM
     return RiskLevel.CRITICAL

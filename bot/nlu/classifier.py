@@ -8,6 +8,7 @@ handle what needs rules (negation, idioms, escalation), the classifiers fill the
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -19,6 +20,7 @@ from thinc.api import fix_random_seed
 
 from bot.core.risk import RiskLevel
 from bot.nlu.data import Example
+from bot.nlu.lookups import LookupTagger
 from bot.nlu.text import apply_lemma_overrides, build_nlp, component, normalise
 
 INTENT_PIPE = "intent"
@@ -28,6 +30,7 @@ EPOCHS = 12
 BATCH_SIZE = 32
 MAX_FEATURE_TOKENS = 400
 DROPOUT = 0.2
+LOOKUPS_META = "signpost_lookups"  # lookup tables travel in the model's meta.json
 # Classifier-only decision: the highest level whose cumulative probability P(risk >= level)
 # reaches its threshold. Lower thresholds for high favour recall, as the design asks.
 RISK_THRESHOLDS: Mapping[RiskLevel, float] = {
@@ -61,19 +64,38 @@ def analyse(nlp: Language, text: str) -> Doc:
     return lemmatized
 
 
-def feature_doc(doc: Doc) -> Doc:
+_taggers: weakref.WeakKeyDictionary[Language, LookupTagger] = weakref.WeakKeyDictionary()
+
+
+def lookup_tagger(nlp: Language) -> LookupTagger:
+    """The model's lookup tables (saved with it at training), compiled once per loaded model."""
+    tagger = _taggers.get(nlp)
+    if tagger is None:
+        tables = nlp.meta.get(LOOKUPS_META) or {}
+        tagger = LookupTagger(tables, lambda phrase: [t.lower_ for t in nlp.make_doc(phrase)])
+        _taggers[nlp] = tagger
+    return tagger
+
+
+def feature_doc(doc: Doc, tagger: LookupTagger | None = None) -> Doc:
     """What the classifiers see: message-shape tokens, lemmas, then character 3-grams of each word.
 
     spaCy's bag-of-n-grams model hashes token texts, so handing it lemmas and word pieces
     lets it generalise to spellings and words it never saw ("suicidel", "wana", "yass"). The
     shape tokens (length bucket, first and last word, a question mark) help short replies:
-    "ciao" alone is a greeting or a goodbye by where it stands, "why not?" is a yes.
+    "ciao" alone is a greeting or a goodbye by where it stands, "why not?" is a yes. Lookup
+    features (`bot/nlu/lookups.py`) follow the length bucket, so "short + a place" is a bigram.
     """
     words = [tok.lemma_ or tok.lower_ for tok in doc[:MAX_FEATURE_TOKENS]]
     if not words:
         return Doc(doc.vocab, words=["|"])
     content = [w for w in words if w.strip()] or words
-    shape = [_length_bucket(len(content)), f"__first_{content[0]}", f"__last_{content[-1]}"]
+    shape = [
+        _length_bucket(len(content)),
+        *(tagger.features(doc[:MAX_FEATURE_TOKENS]) if tagger else ()),
+        f"__first_{content[0]}",
+        f"__last_{content[-1]}",
+    ]
     if any(tok.text == "?" for tok in doc[:MAX_FEATURE_TOKENS]):
         shape.append("__question")
     pieces: list[str] = []
@@ -94,7 +116,8 @@ def _trigrams(word: str) -> tuple[str, ...]:
 
 
 def classify(nlp: Language, docs: list[Doc]) -> list[Doc]:
-    feats = [feature_doc(doc) for doc in docs]
+    tagger = lookup_tagger(nlp)
+    feats = [feature_doc(doc, tagger) for doc in docs]
     for name in (INTENT_PIPE, RISK_PIPE):
         feats = list(component(nlp, name).pipe(feats, batch_size=256))
     for doc, feat in zip(docs, feats, strict=True):
@@ -103,9 +126,10 @@ def classify(nlp: Language, docs: list[Doc]) -> list[Doc]:
 
 
 def _examples(nlp: Language, data: Iterable[Example], labels: Sequence[str]) -> list[SpacyExample]:
+    tagger = lookup_tagger(nlp)
     out = []
     for ex in data:
-        doc = feature_doc(analyse(nlp, normalise(ex.text)))
+        doc = feature_doc(analyse(nlp, normalise(ex.text)), tagger)
         out.append(
             SpacyExample.from_dict(doc, {"cats": {lb: float(lb == ex.label) for lb in labels}})
         )
@@ -118,6 +142,7 @@ def train_classifiers(
     risk_data: Sequence[Example],
     *,
     seed: int,
+    lookups: Mapping[str, Sequence[str]] | None = None,
     epochs: int = EPOCHS,
 ) -> Language:
     """Train both classifiers from scratch; same data + seed -> same weights."""
@@ -125,6 +150,10 @@ def train_classifiers(
     rng = random.Random(seed)
     intents = sorted({e.label for e in intent_data})
     nlp = build(lemma_overrides)
+    nlp.meta[LOOKUPS_META] = {
+        name: sorted({normalise(p) for p in phrases})
+        for name, phrases in sorted((lookups or {}).items())
+    }
     intent_examples = _examples(nlp, intent_data, intents)
     risk_examples = _examples(nlp, risk_data, RISK_LABELS)
     # Labels per component: without them each textcat would take every label it sees.

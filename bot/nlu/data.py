@@ -1,7 +1,8 @@
 """Training data in Rasa 3.x NLU YAML: `nlu/intents/<intent>.yml` and `nlu/risk/<level>.yml`.
 
 Only the parts we use are read: `intent` + `examples` (entity annotations are stripped to their
-text), `synonym`, `lookup` and `regex` blocks are validated and kept for maintainers' tools.
+text) and `lookup` tables (`nlu/lookups/`, classifier features, see `bot/nlu/lookups.py`);
+`synonym` and `regex` blocks are validated and kept for maintainers' tools.
 The held-out split is a hash of the normalised text, so it is stable across machines and runs
 and a sentence written twice always lands on the same side.
 """
@@ -102,6 +103,7 @@ class TrainingData:
     intents: tuple[Example, ...]
     risks: tuple[Example, ...]
     synonyms: dict[str, str]
+    lookups: dict[str, tuple[str, ...]]  # lookup table name -> phrases (classifier features)
 
 
 def _read(path: Path) -> NluFile:
@@ -115,12 +117,15 @@ def load_training_data(nlu_dir: Path) -> TrainingData:
     intents: list[Example] = []
     risks: list[Example] = []
     synonyms: dict[str, str] = {}
-    for folder, is_risk in (("intents", False), ("risk", True)):
+    lookups: dict[str, list[str]] = {}
+    for folder, is_risk in (("intents", False), ("risk", True), ("lookups", False)):
         for path in sorted((nlu_dir / folder).glob("*.yml")):
             rel = str(path.relative_to(nlu_dir))
             for item in _read(path).nlu:
                 if item.synonym is not None:
                     synonyms.update({line.lower(): item.synonym for line in item.lines()})
+                if item.lookup is not None:
+                    lookups.setdefault(item.lookup, []).extend(item.lines())
                 if item.intent is None:
                     continue
                 if is_risk:
@@ -133,7 +138,8 @@ def load_training_data(nlu_dir: Path) -> TrainingData:
                     risks.extend(Example(t, label, rel) for t in item.lines())
                 else:
                     intents.extend(Example(t, item.intent, rel) for t in item.lines())
-    return TrainingData(tuple(intents), tuple(risks), synonyms)
+    tables = {name: tuple(dict.fromkeys(lines)) for name, lines in sorted(lookups.items())}
+    return TrainingData(tuple(intents), tuple(risks), synonyms, tables)
 
 
 def risk_training_examples(data: TrainingData) -> list[Example]:

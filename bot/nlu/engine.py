@@ -26,7 +26,7 @@ from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.text import component
 
 KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
-CODE_VERSION = "nlu-5"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-6"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
 
@@ -55,7 +55,11 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
     patterns = load_pattern_set(nlu_dir / "patterns")
     data = load_training_data(nlu_dir)
     nlp = train_classifiers(
-        patterns.lemma_overrides, data.intents, risk_training_examples(data), seed=seed
+        patterns.lemma_overrides,
+        data.intents,
+        risk_training_examples(data),
+        seed=seed,
+        lookups=data.lookups,
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=cache_dir))

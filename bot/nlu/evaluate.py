@@ -137,7 +137,9 @@ def held_out_engine(
     risk_train, _ = split(risk_training_examples(data))
     _, risk_held = split(data.risks)  # score only the risk files themselves
     started = time.perf_counter()
-    nlp = train_classifiers(patterns.lemma_overrides, intent_train, risk_train, seed=seed)
+    nlp = train_classifiers(
+        patterns.lemma_overrides, intent_train, risk_train, seed=seed, lookups=data.lookups
+    )
     seconds = time.perf_counter() - started
     intents = tuple(component(nlp, "intent").labels)
     engine = Assessor(nlp, PatternMatcher(patterns, nlp), intents)

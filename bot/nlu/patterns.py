@@ -71,6 +71,9 @@ class PatternSpec(BaseModel):
     level: Literal["none", "low", "medium", "high", "critical"] = "none"
     attr: Literal["lemma", "lower"] = "lemma"
     ambiguous: bool = False  # a game or a quoted song elsewhere in the message cancels it
+    # an exclamation ("kill me now", "kms") about a trivial thing in the same sentence is
+    # hyperbole even without a laughter marker: "kill me now, a 3 hour meeting" -> low
+    exclamation: bool = False
     person: Literal["self", "any"] = "any"  # "any": a third-party subject before it wins
     description: str = ""
     phrases: list[str] = Field(default_factory=list)

@@ -61,6 +61,7 @@ class PatternVerdict:
     excepted: bool = False  # an idiom, game or lyric explained a risky phrase away
     matched: bool = False  # any self statement survived
     names_other: bool = False  # a third-party subject ("my friend", "she") appears
+    game_talk: bool = False  # a gaming cue appears ("raid boss", "respawn")
 
 
 def _clauses(doc: Doc) -> list[int]:
@@ -229,6 +230,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
 
     # "kms this exam lol": laughter plus a trivial trigger makes high slang hyperbole (low).
     hyperbole = bool(by_kind.get(Kind.LAUGHTER)) and bool(by_kind.get(Kind.TRIVIAL))
+    trivial_sentences = {sentence[h.start] for h in by_kind.get(Kind.TRIVIAL, [])}
     negations = by_kind.get(Kind.NEGATION, [])
     pasts = by_kind.get(Kind.PAST, [])
     subjects = [h for h in by_kind.get(Kind.THIRD_PARTY, []) if h.spec.risk == RiskLevel.NONE]
@@ -251,7 +253,11 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             if spec.kind in (Kind.METHOD, Kind.ATTEMPT):
                 continue
             level = min(level, RiskLevel.LOW)
-        elif level == RiskLevel.HIGH and hyperbole and spec.kind in (Kind.SLANG, Kind.EXPLICIT):
+        elif (
+            level == RiskLevel.HIGH
+            and spec.kind in (Kind.SLANG, Kind.EXPLICIT)
+            and (hyperbole or (spec.exclamation and sentence[hit.start] in trivial_sentences))
+        ):
             signals.append(f"hyperbole:{spec.id}")
             softened = True
             level = RiskLevel.LOW
@@ -341,4 +347,5 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         excepted=excepted or any(h.spec.kind in EXCEPTION_KINDS for h in hits),
         matched=matched,
         names_other=bool(subjects),
+        game_talk=bool(by_kind.get(Kind.GAMING)),
     )

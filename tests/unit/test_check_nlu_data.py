@@ -40,3 +40,17 @@ def test_broken_yaml_fails(tmp_path: Path) -> None:
         'version: "3.1"\nnlu:\n- intent: thanks\n  examples: ['
     )
     assert run(copy).returncode == 1
+
+
+def test_a_misnamed_or_repeating_lookup_table_fails(tmp_path: Path) -> None:
+    copy = tmp_path / "nlu"
+    shutil.copytree(ROOT / "nlu", copy)
+    table = copy / "lookups" / "colour.yml"
+    table.write_text('version: "3.1"\nnlu:\n- lookup: colour\n  examples: |\n    - teal\n')
+    assert run(copy).returncode == 0
+    table.write_text('version: "3.1"\nnlu:\n- lookup: color\n  examples: |\n    - teal\n')
+    assert "must be named 'colour'" in run(copy).stderr
+    table.write_text(
+        'version: "3.1"\nnlu:\n- lookup: colour\n  examples: |\n    - teal\n    - Teal\n'
+    )
+    assert "repeats line" in run(copy).stderr

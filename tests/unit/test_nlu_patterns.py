@@ -221,6 +221,52 @@ def test_hyperbole_about_a_trivial_thing_is_low(judge) -> None:  # type: ignore[
     assert judge("oh great, i want to die").risk == RiskLevel.HIGH  # no trivial trigger
 
 
+def test_an_exclamation_about_a_trivial_thing_is_low_without_a_laugh(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("kill me now, i have a 3 hour meeting").risk == RiskLevel.LOW
+    assert judge("kms this calc homework makes zero sense").risk == RiskLevel.LOW
+    assert judge("just stepped on a lego. goodbye cruel world").risk >= RiskLevel.HIGH  # no trigger
+    assert judge("kms. i can't do this anymore").risk >= RiskLevel.HIGH
+    # only exclamations: a plain statement next to a trivial word keeps its level
+    assert judge("i want to die, this exam was the last straw").risk >= RiskLevel.HIGH
+
+
+def test_telling_oneself_to_kys_is_the_senders_own_risk(judge) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge("literally tell myself to kys every morning")
+    assert not verdict.harassment and verdict.risk >= RiskLevel.HIGH
+
+
+def test_to_die_for_is_an_idiom_only_about_a_thing(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("this cake is to die for").risk == RiskLevel.NONE
+    assert judge("i'd die for a coffee rn").risk == RiskLevel.NONE
+    assert judge("been wanting to die for weeks").risk >= RiskLevel.HIGH
+    assert judge("i've wanted to die for a long time").risk >= RiskLevel.HIGH
+
+
+def test_pills_taken_a_while_ago_are_an_attempt_even_if_now_regretted(judge) -> None:  # type: ignore[no-untyped-def]
+    text = "took the pills an hour ago and now i feel sick and i dont want to die anymore"
+    assert judge(text).risk == RiskLevel.CRITICAL
+    assert judge("idk what i took but it was the whole strip").risk == RiskLevel.CRITICAL
+    assert judge("i took my pills this morning like the doctor said").risk == RiskLevel.NONE
+
+
+def test_more_third_party_reports(judge) -> None:  # type: ignore[no-untyped-def]
+    for text in (
+        "little sister told me she wishes she was dead",
+        "my brother took his meds all at once and is acting weird",
+        "gf sent me a goodbye message and isn't answering her phone",
+        "friend told me about her suicide plan",
+        "bf's been self harming and i don't know what to do",
+        "cousin gave away all his stuff",
+    ):
+        verdict = judge(text)
+        assert verdict.third_party, text
+        assert verdict.risk <= RiskLevel.MEDIUM, text
+
+
+def test_bye_forever_is_a_farewell(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("bye forever").risk >= RiskLevel.HIGH
+
+
 def test_minimising_is_recognised(judge) -> None:  # type: ignore[no-untyped-def]
     assert judge("you misunderstood, i'm fine").minimising
     assert judge("jk").minimising
