@@ -61,6 +61,12 @@ def test_every_pattern_example_matches_and_counter_example_does_not(judge) -> No
         ("i cut myself last night", RiskLevel.HIGH),
         ("me quiero morir", RiskLevel.HIGH),
         ("my dad said he'd rather i was dead", RiskLevel.HIGH),
+        ("just waiting to graduate or die, whichever comes first", RiskLevel.HIGH),
+        ("honestly i'd rather just go now and get it over with", RiskLevel.HIGH),
+        ("i'm on the puente ahora mismo", RiskLevel.CRITICAL),
+        ("ending it this week, sab plan kar liya hai", RiskLevel.CRITICAL),
+        ("i don't see the point anymore", RiskLevel.MEDIUM),
+        ("starting to feel like i don't exist", RiskLevel.MEDIUM),
     ],
 )
 def test_risk_statements_are_caught(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
