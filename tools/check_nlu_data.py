@@ -183,7 +183,9 @@ def check_lookup(
         )
     seen: dict[str, int] = {}
     for line, text in texts:
-        key = normalise(text)
+        # lower(), not casefold(): "straßburg" and "strassburg" are both typed, and the engine
+        # lower-cases, so both spellings are needed
+        key = unicodedata.normalize("NFKC", text).lower().strip()
         if key in seen:
             problems.append(Problem(path, line, f"{name}: {text!r} repeats line {seen[key]}"))
         seen.setdefault(key, line)

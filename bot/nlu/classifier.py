@@ -72,7 +72,7 @@ def lookup_tagger(nlp: Language) -> LookupTagger:
     tagger = _taggers.get(nlp)
     if tagger is None:
         tables = nlp.meta.get(LOOKUPS_META) or {}
-        tagger = LookupTagger(tables, lambda phrase: [t.lower_ for t in nlp.make_doc(phrase)])
+        tagger = LookupTagger(tables, nlp.make_doc)
         _taggers[nlp] = tagger
     return tagger
 

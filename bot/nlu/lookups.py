@@ -7,8 +7,9 @@ kind: places, greetings, yes-words. A message that contains one gets the feature
 a language it never saw in training still counts: "i'm in tromsø" is a set_region message like
 "i'm in leeds".
 
-Matching is on whole tokens of the normalised text, longest phrase first, so "new york" is one
-place and "york" inside "new yorker" is not matched.
+Matching is on whole tokens of the normalised text without punctuation, longest phrase first,
+so "new york" is one place, "york" inside "new yorker" is not matched, and "st. louis" or
+"stoke-on-trent" match however they are punctuated.
 """
 
 from __future__ import annotations
@@ -30,19 +31,17 @@ _FILLER: Final = frozenset(
 class LookupTagger:
     """Finds lookup phrases in a doc; built once per model from `{name: phrases}`."""
 
-    def __init__(
-        self, tables: Mapping[str, Iterable[str]], tokenize: Callable[[str], Iterable[str]]
-    ) -> None:
+    def __init__(self, tables: Mapping[str, Iterable[str]], tokenize: Callable[[str], Doc]) -> None:
         self._phrases: dict[tuple[str, ...], set[str]] = {}
         for name, phrases in tables.items():
             for phrase in phrases:
-                key = tuple(t for t in tokenize(phrase) if t.strip())
+                key = _words(tokenize(phrase))
                 if key and len(key) <= MAX_PHRASE_TOKENS:
                     self._phrases.setdefault(key, set()).add(name)
         self._longest = max((len(k) for k in self._phrases), default=0)
 
     def features(self, doc: Doc | Span) -> list[str]:
-        words = [tok.lower_ for tok in doc if not (tok.is_punct or tok.is_space)]
+        words = list(_words(doc))
         found: dict[str, None] = {}
         covered = [False] * len(words)
         i = 0
@@ -62,3 +61,8 @@ class LookupTagger:
         if all(c or w in _FILLER for c, w in zip(covered, words, strict=True)):
             out.extend(f"{WHOLE_PREFIX}{name}" for name in found)
         return out
+
+
+def _words(doc: Doc | Span) -> tuple[str, ...]:
+    """Lower-case words without punctuation, for phrases and messages alike ("st. louis")."""
+    return tuple(tok.lower_ for tok in doc if not (tok.is_punct or tok.is_space))

@@ -16,14 +16,14 @@ from bot.nlu.text import normalise
 ROOT = Path(__file__).resolve().parents[2]
 NLP = spacy.blank("en")
 TABLES = {
-    "place": ["new york", "leeds", "são paulo", "sao paulo", "graz"],
+    "place": ["new york", "leeds", "são paulo", "sao paulo", "graz", "st. louis", "stoke-on-trent"],
     "greeting": ["hi", "ciao", "good morning"],
     "farewell": ["ciao", "bye"],
 }
 
 
 def features(text: str, tables: dict[str, list[str]] = TABLES) -> list[str]:
-    tagger = LookupTagger(tables, lambda p: [t.lower_ for t in NLP.make_doc(normalise(p))])
+    tagger = LookupTagger(tables, lambda p: NLP.make_doc(normalise(p)))
     return tagger.features(NLP.make_doc(normalise(text)))
 
 
@@ -33,6 +33,8 @@ def features(text: str, tables: dict[str, list[str]] = TABLES) -> list[str]:
         ("i'm in leeds", ["__lk_place", "__lkall_place"]),
         ("New York!", ["__lk_place", "__lkall_place"]),
         ("São Paulo", ["__lk_place", "__lkall_place"]),
+        ("st louis", ["__lk_place", "__lkall_place"]),
+        ("i live in stoke on trent now", ["__lk_place"]),
         ("leeds is where i study and it is grim", ["__lk_place"]),
         ("good morning", ["__lk_greeting", "__lkall_greeting"]),
         ("ciao", ["__lk_farewell", "__lk_greeting", "__lkall_farewell", "__lkall_greeting"]),
@@ -65,10 +67,11 @@ def test_features_sit_in_the_shape_part_of_the_classifier_input() -> None:
 
 def test_shipped_tables_are_read(tmp_path: Path) -> None:
     data = load_training_data(ROOT / "nlu")
-    assert {"greeting", "farewell", "thanks", "agree", "refuse", "bot", "topic"} <= set(
+    assert {"place", "greeting", "farewell", "thanks", "agree", "refuse", "bot", "topic"} <= set(
         data.lookups
     )
     assert "ciao" in data.lookups["greeting"]
+    assert "london" in data.lookups["place"]
     copy = tmp_path / "nlu"
     shutil.copytree(ROOT / "nlu", copy)
     (copy / "lookups" / "colour.yml").write_text(
