@@ -23,6 +23,21 @@ CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "\n", "but", "though", "although"
 NOT_NEGATING_NEXT = frozenset(
     {"stop", "help", "quit", "wait", "everyone", "everybody", "all", "many", "only"}
 )  # "can't stop thinking", "not everyone does it"
+# "not gonna lie, ...", "not kidding": the "not" belongs to a filler, not to the statement
+NOT_NEGATING_FILLERS = (
+    ("gon", "na", "lie"),
+    ("going", "to", "lie"),
+    ("gon", "na", "cap"),
+    ("lie",),
+    ("lying",),
+    ("kidding",),
+    ("joking",),
+    ("even", "joking"),
+    ("even", "kidding"),
+)
+# A statement that names its own recent time ("relapsed last night") is not demoted by a past
+# cue in the same clause ("after 200 days clean").
+RECENT_WORDS = frozenset({"today", "tonight", "yesterday", "again", "rn", "now", "tn"})
 QUOTES = frozenset({'"', "“", "”", "«", "»", "🎵", "🎶"})  # 🎵...🎵 quotes a song
 # "a song about wanting to end it": a statement named as a work's subject is not the sender's
 ABOUT_WORDS = frozenset({"about", "called", "titled", "named"})
@@ -135,7 +150,15 @@ def _negates(doc: Doc, clause: list[int], neg: Hit, hit: Hit, others: list[Hit])
         return False
     if neg.end < len(doc) and doc[neg.end].lemma_ in NOT_NEGATING_NEXT:  # "can't stop thinking"
         return False
+    after = tuple(tok.lower_ for tok in doc[neg.end : neg.end + 3])
+    if any(after[: len(filler)] == filler for filler in NOT_NEGATING_FILLERS):
+        return False
     return not any(_overlaps(neg, o) for o in others if o is not hit)
+
+
+def _names_recent_time(doc: Doc, hit: Hit) -> bool:
+    words = [tok.lower_ for tok in doc[hit.start : hit.end]]
+    return bool(RECENT_WORDS.intersection(words)) or "last night" in " ".join(words)
 
 
 def _quoted(doc: Doc, hit: Hit) -> bool:
@@ -261,8 +284,12 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             signals.append(f"hyperbole:{spec.id}")
             softened = True
             level = RiskLevel.LOW
-        elif level > RiskLevel.LOW and any(
-            clause[p.start] == clause[hit.start] for p in pasts if p.spec.risk > RiskLevel.LOW
+        elif (
+            level > RiskLevel.LOW
+            and any(
+                clause[p.start] == clause[hit.start] for p in pasts if p.spec.risk > RiskLevel.LOW
+            )
+            and not _names_recent_time(doc, hit)
         ):
             signals.append(f"past:{spec.id}")
             softened = True

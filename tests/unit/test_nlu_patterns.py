@@ -282,3 +282,32 @@ def test_broken_pattern_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yml").write_text("patterns:\n  - id: x\n    kind: nonsense\n", "utf-8")
     with pytest.raises(PatternError, match=r"bad\.yml"):
         load_pattern_set(tmp_path)
+
+
+def test_not_gonna_lie_is_a_filler_not_a_negation(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("not gonna lie sewerslide is looking real attractive rn").risk >= RiskLevel.HIGH
+    assert judge("i would never kill myself").risk <= RiskLevel.LOW
+
+
+def test_a_relapse_that_names_last_night_is_recent_whatever_came_before(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("relapsed last night after 200 days clean from self harm").risk == RiskLevel.HIGH
+    assert judge("i used to cut myself when i was 15").risk <= RiskLevel.MEDIUM
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("the pills are in my drawer ready", RiskLevel.CRITICAL),
+        ("ok i took like half the bottle. is that enough?", RiskLevel.CRITICAL),
+        ("cut way deeper than ever before and it wont stop bleeding", RiskLevel.CRITICAL),
+        ("i keep hoping a car hits me on my way to work", RiskLevel.HIGH),
+        ("kinda hoping the plane goes down on my flight home", RiskLevel.HIGH),
+        ("gn forever", RiskLevel.HIGH),
+        # "training" is a topic cue only as that exact word: its lemma is "train"
+        ("i'm going to step in front of a train tomorrow", RiskLevel.CRITICAL),
+        ("we had a training on suicide risk screening today", RiskLevel.NONE),
+        ("kill me now, my crush saw my texts", RiskLevel.LOW),
+    ],
+)
+def test_means_attempts_and_passive_wishes(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
+    assert judge(text).risk == level
