@@ -190,12 +190,14 @@ class Assessor:
 
 
 def _classifier_cap(verdict: PatternVerdict) -> RiskLevel:
+    if verdict.third_party:
+        # someone else's risk, and the sender's own words (if any) are below high: the model
+        # learnt the same words ("looking after a suicidal friend and i'm exhausted")
+        return verdict.risk
     if verdict.matched:
         return RiskLevel.CRITICAL
     if verdict.harassment:
         return RiskLevel.NONE
-    if verdict.third_party:
-        return verdict.risk
     if verdict.softened or verdict.minimising:  # "i'm fine": context decides, not the model
         return RiskLevel.LOW
     if verdict.excepted:

@@ -216,7 +216,16 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     theirs: set[tuple[int, int, str]] = set()  # statements a long post makes about he/she/they
     harassing = [h for h in hits if h.spec.kind is Kind.HARASSMENT]
     for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
-        cancel = next((e for e in exceptions if _overlaps(e, hit)), None)
+        cancel = next(
+            (
+                e
+                for e in exceptions
+                if _overlaps(e, hit)
+                # "kys noob": a game word does not excuse telling someone to kill themselves
+                and not (hit.spec.kind is Kind.HARASSMENT and e.spec.kind in _CUE_KINDS)
+            ),
+            None,
+        )
         if cancel is None and hit.spec.kind is not Kind.HARASSMENT:
             # "go jump off a bridge" said to someone else is not the sender's method
             cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
@@ -249,6 +258,18 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             and (o.end - o.start) > (h.end - h.start)
             for o in survivors
         )
+    ]
+    # "posted a goodbye message", "a suicidal friend": a third-party statement that overlaps a
+    # statement says whose it is, whatever their lengths
+    reports = [
+        h for h in survivors if h.spec.kind is Kind.THIRD_PARTY and h.spec.risk > RiskLevel.NONE
+    ]
+    survivors = [
+        h
+        for h in survivors
+        if h.spec.kind is Kind.THIRD_PARTY
+        or h.spec.person == "self"
+        or not any(_overlaps(r, h) for r in reports)
     ]
 
     # "kms this exam lol": laughter plus a trivial trigger makes high slang hyperbole (low).

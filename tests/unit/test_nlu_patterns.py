@@ -311,3 +311,39 @@ def test_a_relapse_that_names_last_night_is_recent_whatever_came_before(judge) -
 )
 def test_means_attempts_and_passive_wishes(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
     assert judge(text).risk == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "someone in my server posted a goodbye message last night",
+        "i found a goodbye note in my daughter's room",
+        "i'm caring for a suicidal friend and i'm worn out",
+        "saw fresh cuts on her arms at practice",
+    ],
+)
+def test_a_report_about_someone_else_wins_over_the_words_inside_it(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge(text)
+    assert verdict.third_party, text
+    assert verdict.risk <= RiskLevel.MEDIUM, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ur such a waste of space",
+        "you're such a clown, go end it",
+        "vanish forever and do us all a favour",
+        "jump off a bridge noob",
+    ],
+)
+def test_insults_aimed_at_someone_else_are_harassment(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge(text)
+    assert verdict.harassment, text
+    assert verdict.risk == RiskLevel.NONE, text
+
+
+def test_a_parent_wishing_their_child_dead_is_about_the_sender(judge) -> None:  # type: ignore[no-untyped-def]
+    rejected = judge("my dad says he'd rather have a dead son than a gay one")
+    assert not rejected.third_party and rejected.risk == RiskLevel.MEDIUM
+    assert judge("mom said she'd rather i was dead than a lesbian").risk >= RiskLevel.HIGH
