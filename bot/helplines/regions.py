@@ -2,12 +2,14 @@
 
 Region comes from the person's own words or choice first, then the community's default, then the
 platform locale — never from an IP address. Names come from pycountry (with its translations)
-plus `resources/region_aliases.yml` for forms it lacks ("UK", "england", "the states").
+plus `resources/region_aliases.yml` for forms it lacks ("UK", "england", "the states"), and
+`resources/region_cities.yml` for cities and towns ("toronto", "i live in glasgow").
 """
 
 from __future__ import annotations
 
 import gettext
+import logging
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
@@ -20,14 +22,33 @@ import pycountry
 from pydantic import BaseModel, ConfigDict
 
 from bot.content import ContentPaths
-from bot.helplines.yamlsafe import load_yaml
+from bot.helplines.yamlsafe import YamlFileError, load_yaml
 
 if TYPE_CHECKING:
     from bot.helplines.directory import RegionSummary
 
+log = logging.getLogger(__name__)
+
 OTHER = "other"
 _WORDS = re.compile(r"[^\w]+")
-_FILLER = ("i am in ", "im in ", "i live in ", "i m in ", "in ", "from ", "the ")
+# stripped from the front, repeatedly, after normalise() ("I'm from" -> "i m from")
+_FILLER = (
+    "i am in ",
+    "im in ",
+    "i live in ",
+    "i m in ",
+    "i am from ",
+    "i m from ",
+    "im from ",
+    "i live near ",
+    "i m based in ",
+    "based in ",
+    "living in ",
+    "near ",
+    "in ",
+    "from ",
+    "the ",
+)
 
 
 def normalise(text: str) -> str:
@@ -44,6 +65,12 @@ class _Aliases(BaseModel):
     name_languages: list[str]
     locale_countries: dict[str, str]
     everyday_words: list[str] = []
+
+
+class _Cities(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cities: dict[str, str]
 
 
 class _Continents(BaseModel):
@@ -115,6 +142,23 @@ def _default_aliases_path() -> Path:
     return ContentPaths.default().resources / "region_aliases.yml"
 
 
+def _cities_path(aliases_path: Path) -> Path:
+    return aliases_path.with_name("region_cities.yml")
+
+
+@cache
+def _city_names(path: Path) -> Mapping[str, str]:
+    """City or town → alpha-2. A missing or broken file only costs the city names."""
+    if not path.exists():
+        return {}
+    try:
+        model = _Cities.model_validate(load_yaml(path).data)
+    except (YamlFileError, ValueError) as exc:
+        log.error("city names not loaded: %s", exc)
+        return {}
+    return {normalise(city): code.upper() for city, code in model.cities.items()}
+
+
 @cache
 def _country_names(path: Path) -> Mapping[str, str]:
     """Every known spelling of every country → alpha-2. Built once, on first use."""
@@ -151,7 +195,9 @@ def _subdivision_names() -> Mapping[str, tuple[str, ...]]:
 
 def preload_names(*, aliases_path: Path | None = None) -> None:
     """Build the country-name index now (about 0.3 s) instead of on the first typed country."""
-    _country_names(aliases_path or _default_aliases_path())
+    path = aliases_path or _default_aliases_path()
+    _country_names(path)
+    _city_names(_cities_path(path))
     _subdivision_names()
 
 
@@ -173,6 +219,7 @@ def resolve_region(
     Countries match by code ("GB", "deu"), English or translated name ("Deutschland",
     "méxico"), or alias ("uk", "the states"). A subdivision name gives the subdivision code
     when `directory_codes` has a file for it, else its country ("california" → US-CA or US).
+    A city or town gives its country ("toronto" → CA, "i live in glasgow" → GB).
     The result may be a country without a file; the directory then falls back to the
     international page with that country's emergency number.
     """
@@ -192,7 +239,11 @@ def resolve_region(
         found = _by_code(words)
         if found:
             return found
-    return _subdivision(words, directory_codes)
+    subdivision = _subdivision(words, directory_codes)
+    if subdivision in directory_codes:
+        return subdivision  # a file for exactly that region ("california" -> US-CA)
+    # a city before another country's subdivision: "portland" is Oregon, not a Jamaican parish
+    return _city_names(_cities_path(path)).get(words) or subdivision
 
 
 def _by_code(word: str) -> str | None:

@@ -105,3 +105,48 @@ def test_picker_follows_the_continent_file_order_and_lists_double_homes() -> Non
 
 def test_regions_without_a_continent_go_under_other() -> None:
     assert list(continents([RegionSummary("XK", "Kosovo", None)])) == ["other"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("toronto", "CA"),
+        ("I live in Glasgow", "GB"),
+        ("i'm from Kraków", "PL"),
+        ("München", "DE"),
+        ("based in são paulo", "BR"),
+        ("nyc", "US"),
+    ],
+)
+def test_cities_and_towns_give_their_country(typed: str, expected: str) -> None:
+    assert resolve_region(typed, CODES) == expected
+
+
+def test_the_city_table_is_sound() -> None:
+    import pycountry
+
+    from bot.content import ContentPaths
+    from bot.helplines.regions import _city_names, _country_names, _default_aliases_path
+
+    cities = _city_names(ContentPaths.default().resources / "region_cities.yml")
+    assert len(cities) > 500
+    countries = _country_names(_default_aliases_path())
+    for city, code in cities.items():
+        assert pycountry.countries.get(alpha_2=code) is not None, (city, code)
+        # a city named like a country must not send people to another country's helplines
+        assert countries.get(city, code) == code, (city, code)
+    for ambiguous in ("perth", "birmingham", "nice", "reading", "victoria"):
+        assert ambiguous not in cities
+
+
+def test_a_broken_city_table_costs_only_the_cities(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from bot.content import ContentPaths
+
+    aliases = tmp_path / "region_aliases.yml"
+    shutil.copy(ContentPaths.default().resources / "region_aliases.yml", aliases)
+    (tmp_path / "region_cities.yml").write_text("cities: [toronto: CA\n", encoding="utf-8")
+    assert resolve_region("toronto", CODES, aliases_path=aliases) is None
+    assert resolve_region("germany", CODES, aliases_path=aliases) == "DE"
+    assert "city names not loaded" in caplog.text

@@ -347,3 +347,15 @@ def test_a_parent_wishing_their_child_dead_is_about_the_sender(judge) -> None:  
     rejected = judge("my dad says he'd rather have a dead son than a gay one")
     assert not rejected.third_party and rejected.risk == RiskLevel.MEDIUM
     assert judge("mom said she'd rather i was dead than a lesbian").risk >= RiskLevel.HIGH
+
+
+def test_a_plea_for_help_is_medium_but_help_with_a_task_is_not(judge) -> None:  # type: ignore[no-untyped-def]
+    assert judge("i really need help").risk == RiskLevel.MEDIUM
+    assert judge("someone please help me").risk == RiskLevel.MEDIUM
+    assert judge("can someone help me with my maths homework").risk == RiskLevel.NONE
+
+
+def test_not_going_to_do_it_reassures(judge) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge("i'm not gonna do it, don't worry")
+    assert verdict.minimising and verdict.risk <= RiskLevel.LOW
+    assert judge("i'm not going to do it but i want to be dead").risk >= RiskLevel.HIGH
