@@ -20,7 +20,7 @@ from thinc.api import fix_random_seed
 
 from bot.core.risk import RiskLevel
 from bot.nlu.data import Example
-from bot.nlu.lookups import LookupTagger
+from bot.nlu.lookups import LookupTagger, tokenize_tables
 from bot.nlu.text import apply_lemma_overrides, build_nlp, component, normalise
 
 INTENT_PIPE = "intent"
@@ -30,7 +30,7 @@ EPOCHS = 12
 BATCH_SIZE = 32
 MAX_FEATURE_TOKENS = 400
 DROPOUT = 0.2
-LOOKUPS_META = "signpost_lookups"  # lookup tables travel in the model's meta.json
+LOOKUPS_META = "signpost_lookups"  # tokenized lookup tables travel in the model's meta.json
 # Classifier-only decision: the highest level whose cumulative probability P(risk >= level)
 # reaches its threshold. Lower thresholds for high favour recall, as the design asks.
 RISK_THRESHOLDS: Mapping[RiskLevel, float] = {
@@ -71,8 +71,7 @@ def lookup_tagger(nlp: Language) -> LookupTagger:
     """The model's lookup tables (saved with it at training), compiled once per loaded model."""
     tagger = _taggers.get(nlp)
     if tagger is None:
-        tables = nlp.meta.get(LOOKUPS_META) or {}
-        tagger = LookupTagger(tables, nlp.make_doc)
+        tagger = LookupTagger(nlp.meta.get(LOOKUPS_META) or {})
         _taggers[nlp] = tagger
     return tagger
 
@@ -150,10 +149,9 @@ def train_classifiers(
     rng = random.Random(seed)
     intents = sorted({e.label for e in intent_data})
     nlp = build(lemma_overrides)
-    nlp.meta[LOOKUPS_META] = {
-        name: sorted({normalise(p) for p in phrases})
-        for name, phrases in sorted((lookups or {}).items())
-    }
+    nlp.meta[LOOKUPS_META] = tokenize_tables(
+        lookups or {}, lambda phrase: nlp.make_doc(normalise(phrase))
+    )
     intent_examples = _examples(nlp, intent_data, intents)
     risk_examples = _examples(nlp, risk_data, RISK_LABELS)
     # Labels per component: without them each textcat would take every label it sees.

@@ -20,13 +20,13 @@ from spacy.about import __version__ as spacy_version
 
 from bot.core.ports import NluEngine
 from bot.nlu.assessor import Assessor
-from bot.nlu.classifier import INTENT_PIPE, train_classifiers
+from bot.nlu.classifier import INTENT_PIPE, lookup_tagger, train_classifiers
 from bot.nlu.data import load_training_data, risk_training_examples
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.text import component
 
 KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
-CODE_VERSION = "nlu-6"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-7"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
 
@@ -132,4 +132,5 @@ def load_from(target: Path, nlu_dir: Path) -> Assessor:
     compiled = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else None
     matcher = PatternMatcher(patterns, nlp, compiled)
     intents = tuple(component(nlp, INTENT_PIPE).labels)
+    lookup_tagger(nlp)  # built now, so the first message does not wait for it
     return Assessor(nlp, matcher, intents)

@@ -14,7 +14,7 @@ so "new york" is one place, "york" inside "new yorker" is not matched, and "st. 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from spacy.tokens import Doc, Span
@@ -28,16 +28,26 @@ _FILLER: Final = frozenset(
 )
 
 
-class LookupTagger:
-    """Finds lookup phrases in a doc; built once per model from `{name: phrases}`."""
+def tokenize_tables(
+    tables: Mapping[str, Iterable[str]], tokenize: Callable[[str], Doc]
+) -> dict[str, list[list[str]]]:
+    """`{name: phrases}` -> `{name: sorted token lists}`, done once at training and saved with
+    the model, so loading a model does not tokenize thousands of phrases again."""
+    out: dict[str, list[list[str]]] = {}
+    for name, phrases in sorted(tables.items()):
+        keys = {_words(tokenize(phrase)) for phrase in phrases}
+        out[name] = sorted(list(k) for k in keys if k and len(k) <= MAX_PHRASE_TOKENS)
+    return out
 
-    def __init__(self, tables: Mapping[str, Iterable[str]], tokenize: Callable[[str], Doc]) -> None:
+
+class LookupTagger:
+    """Finds lookup phrases in a doc; built once per model from `tokenize_tables` output."""
+
+    def __init__(self, tables: Mapping[str, Iterable[Sequence[str]]]) -> None:
         self._phrases: dict[tuple[str, ...], set[str]] = {}
         for name, phrases in tables.items():
-            for phrase in phrases:
-                key = _words(tokenize(phrase))
-                if key and len(key) <= MAX_PHRASE_TOKENS:
-                    self._phrases.setdefault(key, set()).add(name)
+            for words in phrases:
+                self._phrases.setdefault(tuple(words), set()).add(name)
         self._longest = max((len(k) for k in self._phrases), default=0)
 
     def features(self, doc: Doc | Span) -> list[str]:

@@ -10,7 +10,7 @@ import spacy
 
 from bot.nlu.classifier import LOOKUPS_META, feature_doc, lookup_tagger
 from bot.nlu.data import load_training_data
-from bot.nlu.lookups import LookupTagger
+from bot.nlu.lookups import LookupTagger, tokenize_tables
 from bot.nlu.text import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ TABLES = {
 
 
 def features(text: str, tables: dict[str, list[str]] = TABLES) -> list[str]:
-    tagger = LookupTagger(tables, lambda p: NLP.make_doc(normalise(p)))
+    tagger = LookupTagger(tokenize_tables(tables, lambda p: NLP.make_doc(normalise(p))))
     return tagger.features(NLP.make_doc(normalise(text)))
 
 
@@ -58,7 +58,7 @@ def test_longest_phrase_wins() -> None:
 
 def test_features_sit_in_the_shape_part_of_the_classifier_input() -> None:
     nlp = spacy.blank("en")
-    nlp.meta[LOOKUPS_META] = {"place": ["graz"]}
+    nlp.meta[LOOKUPS_META] = {"place": [["graz"]]}
     doc = feature_doc(nlp.make_doc("graz"), lookup_tagger(nlp))
     words = [t.text for t in doc]
     assert words[:3] == ["__len1", "__lk_place", "__lkall_place"]
