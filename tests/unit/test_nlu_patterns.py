@@ -359,3 +359,37 @@ def test_not_going_to_do_it_reassures(judge) -> None:  # type: ignore[no-untyped
     verdict = judge("i'm not gonna do it, don't worry")
     assert verdict.minimising and verdict.risk <= RiskLevel.LOW
     assert judge("i'm not going to do it but i want to be dead").risk >= RiskLevel.HIGH
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("counting pills. 34. thats enough right", RiskLevel.CRITICAL),
+        ("the knife is next to me and im not scared anymore", RiskLevel.CRITICAL),
+        ("sitting in the car in the garage with the engine running", RiskLevel.CRITICAL),
+        ("scratched my arms up in the bathroom at work today", RiskLevel.HIGH),
+        ("every night i lie there hoping i just don't wake up", RiskLevel.HIGH),
+        ("i keep hurting my chest because i hate it so much", RiskLevel.HIGH),
+        ("i have a date tonight and i'm so nervous", RiskLevel.NONE),  # a date is not a plan
+        ("i have a dad who lives abroad", RiskLevel.NONE),
+        ("ma cousine dit qu'elle veut se suicider", RiskLevel.MEDIUM),  # someone else's
+        ("jeene ka koi matlab nahi hai, marna chahti hoon", RiskLevel.HIGH),  # my own
+        ("my parents disowned me when i came out", RiskLevel.MEDIUM),
+    ],
+)
+def test_probe_lessons(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
+    assert judge(text).risk == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jumped off the bridge with a water bucket clutch, didnt even take damage",
+        "im going to throw myself into the sun if one more person says per my last email",
+        "ready to fake my own death to get out of this wedding",
+        "teammate said 'im gonna kill myself' after we lost the scrim lmao",
+        "pls unalive me this zoom call is 2hrs",
+    ],
+)
+def test_games_jokes_and_quotes_are_not_the_senders_crisis(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert judge(text).risk <= RiskLevel.LOW
