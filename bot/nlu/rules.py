@@ -38,7 +38,8 @@ NOT_NEGATING_FILLERS = (
 # A statement that names its own recent time ("relapsed last night") is not demoted by a past
 # cue in the same clause ("after 200 days clean").
 RECENT_WORDS = frozenset({"today", "tonight", "yesterday", "again", "rn", "now", "tn"})
-QUOTES = frozenset({'"', "'", "“", "”", "«", "»", "🎵", "🎶"})  # 🎵...🎵 quotes a song; ' a lone quote mark
+# quotation marks: 🎵...🎵 quotes a song; a lone ' token is a quote mark ("i'm" splits as i + 'm)
+QUOTES = frozenset({'"', "'", "“", "”", "«", "»", "🎵", "🎶"})
 # "a song about wanting to end it": a statement named as a work's subject is not the sender's
 ABOUT_WORDS = frozenset({"about", "called", "titled", "named"})
 FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm", "my", "mine", "i've", "i'd", "i'll"})
