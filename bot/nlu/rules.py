@@ -224,14 +224,23 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
                 if _overlaps(e, hit)
                 # "kys noob": a game word does not excuse telling someone to kill themselves
                 and not (hit.spec.kind is Kind.HARASSMENT and e.spec.kind in _CUE_KINDS)
+                # "wish i could respawn irl": a game word inside a longer statement is part of it
+                and not (e.spec.kind in _CUE_KINDS and _inside(e, hit))
             ),
             None,
         )
         if cancel is None and hit.spec.kind is not Kind.HARASSMENT:
             # "go jump off a bridge" said to someone else is not the sender's method
             cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
-        if cancel is None and message_cues and (hit.spec.ambiguous or _quoted(doc, hit)):
-            cancel = message_cues[0]
+        # a long post is read sentence by sentence: "the new season is out" in one sentence
+        # does not explain away "i'm going off the bridge this weekend" in another
+        cues = (
+            [c for c in message_cues if sentence[c.start] == sentence[hit.start]]
+            if long_post
+            else message_cues
+        )
+        if cancel is None and cues and (hit.spec.ambiguous or _quoted(doc, hit)):
+            cancel = cues[0]
         if cancel is None:
             cancel = _subject_of_a_work(doc, clause, hit, message_cues)
         if cancel is not None:
@@ -276,6 +285,11 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
     # "kms this exam lol": laughter plus a trivial trigger makes high slang hyperbole (low).
     hyperbole = bool(by_kind.get(Kind.LAUGHTER)) and bool(by_kind.get(Kind.TRIVIAL))
     trivial_sentences = {sentence[h.start] for h in by_kind.get(Kind.TRIVIAL, [])}
+    # a long post is read sentence by sentence here too: a laugh and a trivial word must share
+    # the statement's sentence ("everyone laughed at my speech ... they'd all be fine if i
+    # disappeared ... the dj played our song")
+    laughing_sentences = {sentence[h.start] for h in by_kind.get(Kind.LAUGHTER, [])}
+    hyperbole_sentences = trivial_sentences & laughing_sentences
     negations = by_kind.get(Kind.NEGATION, [])
     pasts = by_kind.get(Kind.PAST, [])
     subjects = [h for h in by_kind.get(Kind.THIRD_PARTY, []) if h.spec.risk == RiskLevel.NONE]
@@ -301,7 +315,10 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         elif (
             level == RiskLevel.HIGH
             and spec.kind in (Kind.SLANG, Kind.EXPLICIT)
-            and (hyperbole or (spec.exclamation and sentence[hit.start] in trivial_sentences))
+            and (
+                (hyperbole and (not long_post or sentence[hit.start] in hyperbole_sentences))
+                or (spec.exclamation and sentence[hit.start] in trivial_sentences)
+            )
         ):
             signals.append(f"hyperbole:{spec.id}")
             softened = True
