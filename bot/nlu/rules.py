@@ -157,6 +157,15 @@ def _negates(doc: Doc, clause: list[int], neg: Hit, hit: Hit, others: list[Hit])
     return not any(_overlaps(neg, o) for o in others if o is not hit)
 
 
+def _bearing_on(
+    hit: Hit, cues: list[Hit], sentence: list[int], *, whole_message: bool
+) -> list[Hit]:
+    """The cues that can explain `hit`: anywhere in the message, or only in its own sentence."""
+    if whole_message:
+        return cues
+    return [c for c in cues if sentence[c.start] == sentence[hit.start]]
+
+
 def _names_recent_time(doc: Doc, hit: Hit) -> bool:
     words = [tok.lower_ for tok in doc[hit.start : hit.end]]
     return bool(RECENT_WORDS.intersection(words)) or "last night" in " ".join(words)
@@ -234,11 +243,7 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
         # a long post is read sentence by sentence: "the new season is out" in one sentence
         # does not explain away "i'm going off the bridge this weekend" in another
-        cues = (
-            [c for c in message_cues if sentence[c.start] == sentence[hit.start]]
-            if long_post
-            else message_cues
-        )
+        cues = _bearing_on(hit, message_cues, sentence, whole_message=not long_post)
         if cancel is None and cues and (hit.spec.ambiguous or _quoted(doc, hit)):
             cancel = cues[0]
         if cancel is None:
@@ -282,14 +287,11 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
         or not any(_overlaps(r, h) for r in reports)
     ]
 
-    # "kms this exam lol": laughter plus a trivial trigger makes high slang hyperbole (low).
-    hyperbole = bool(by_kind.get(Kind.LAUGHTER)) and bool(by_kind.get(Kind.TRIVIAL))
-    trivial_sentences = {sentence[h.start] for h in by_kind.get(Kind.TRIVIAL, [])}
-    # a long post is read sentence by sentence here too: a laugh and a trivial word must share
-    # the statement's sentence ("everyone laughed at my speech ... they'd all be fine if i
-    # disappeared ... the dj played our song")
-    laughing_sentences = {sentence[h.start] for h in by_kind.get(Kind.LAUGHTER, [])}
-    hyperbole_sentences = trivial_sentences & laughing_sentences
+    # "kms this exam lol": laughter plus a trivial trigger makes high slang hyperbole (low); in
+    # a long post both must be in the statement's sentence ("everyone laughed at my speech ...
+    # they'd all be fine if i disappeared ... the dj played our song")
+    laughs = by_kind.get(Kind.LAUGHTER, [])
+    trivia = by_kind.get(Kind.TRIVIAL, [])
     negations = by_kind.get(Kind.NEGATION, [])
     pasts = by_kind.get(Kind.PAST, [])
     subjects = [h for h in by_kind.get(Kind.THIRD_PARTY, []) if h.spec.risk == RiskLevel.NONE]
@@ -316,8 +318,11 @@ def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
             level == RiskLevel.HIGH
             and spec.kind in (Kind.SLANG, Kind.EXPLICIT)
             and (
-                (hyperbole and (not long_post or sentence[hit.start] in hyperbole_sentences))
-                or (spec.exclamation and sentence[hit.start] in trivial_sentences)
+                (
+                    _bearing_on(hit, laughs, sentence, whole_message=not long_post)
+                    and _bearing_on(hit, trivia, sentence, whole_message=not long_post)
+                )
+                or (spec.exclamation and _bearing_on(hit, trivia, sentence, whole_message=False))
             )
         ):
             signals.append(f"hyperbole:{spec.id}")
