@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(
         [
             *nlu_dir.glob("intents/*.yml"),
-            *nlu_dir.glob("risk/*.yml"),
+            *nlu_dir.glob("risk/**/*.yml"),
             *nlu_dir.glob("lookups/*.yml"),
         ]
     )
