@@ -14,9 +14,8 @@ import pytest
 
 from bot.adapters.discord import attach
 from bot.adapters.discord_receive import DiscordAdapter
-from bot.adapters.discord_settings import DiscordSettings
 from bot.app import App, build
-from bot.config import Settings
+from bot.config import DiscordSettings, Settings
 from bot.content import ContentPaths
 from bot.core.risk import RiskLevel
 from tests.conftest import ROOT, ScriptedNlu

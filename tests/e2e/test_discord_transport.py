@@ -365,14 +365,15 @@ async def signpost_on_discord(
 ) -> AsyncIterator[App]:
     options = settings.model_copy(
         update={
-            "discord_token": SecretStr("fake-token"),
-            "discord": settings.discord.model_copy(update={"moderator_channel_id": MODS}),
+            "discord": settings.discord.model_copy(
+                update={"moderator_channel_id": MODS, "token": SecretStr("fake-token")}
+            ),
         }
     )
     app = await build(options, nlu=nlu, content=ContentPaths(ROOT), database_url=url)
     stop = asyncio.Event()
     background = asyncio.create_task(app.run_background(stop))
-    bot = asyncio.create_task(run_discord(app, options, stop, backoff=0))
+    bot = asyncio.create_task(run_discord(app, options.discord, stop, backoff=0))
     try:
         await fake.wait_until(lambda: fake.identify or bot.done())
         assert not bot.done(), bot.exception()
