@@ -240,61 +240,6 @@ async def test_a_watched_channel_at_high_risk(
         assert len(world.sent_to(scene.general)) == 3
 
 
-async def test_a_server_manager_sets_the_community_region(
-    settings: Settings, nlu: ScriptedNlu, scene: Scene, db_url: str
-) -> None:
-    """`/signpost_region` in a channel: Manage Server only; typed in a thread it sets the
-    channel's region; a crisis there then gets that region's emergency number (SQLite file and
-    PostgreSQL)."""
-    world = scene.world
-    alice = scene.alice.as_member(SERVER)
-    general = scene.general
-    thread = world.channel(SERVER, name="a thread", parent_id=general.id)
-    nlu.say(CRISIS, RiskLevel.HIGH)
-    async with signpost(settings, nlu, scene, db_url) as (app, adapter):
-        uk = app.signposts.emergency("GB")
-        assert uk != app.signposts.emergency(None)
-
-        async def answer(who: FakeUser, text: str, where: FakeChannel = general) -> str:
-            await adapter.on_message(FakeMessage(where, who, text))
-            return world.texts_to(where)[-1]
-
-        async def region() -> str | None:
-            group = await app.store.group("discord", str(general.id))
-            return group.default_region if group is not None else None
-
-        assert await answer(alice, "/signpost_region UK") == app.texts.get("group.admins_only")
-        assert await region() is None
-        assert await answer(scene.ada, "/signpost_region") == app.texts.get("group.region_none")
-        assert await answer(scene.ada, "/signpost_region Narnia") == app.texts.get(
-            "group.region_unknown"
-        )
-        assert await answer(scene.ada, "<@1000> /signpost_region DE") == app.texts.get(
-            "group.region_set", region_name="Germany"
-        )
-        assert await answer(scene.ada, "/signpost_region UK", thread) == app.texts.get(
-            "group.region_set", region_name="United Kingdom"
-        )
-        assert await region() == "GB"
-        assert await answer(scene.ada, "/signpost_region") == app.texts.get(
-            "group.region_current", region_name="United Kingdom"
-        )
-
-        assert await answer(scene.ada, "/signpost_watch on") == app.texts.get("group.watch_on")
-        reply = await answer(alice, CRISIS, thread)
-        assert reply == group_concern(app.texts, uk)
-        await world.wait_until(lambda: any(s.custom_ids for s in world.sent_to(scene.mods)))
-        assert "region: GB" in scene.ping().content
-
-        assert await answer(scene.ada, "/signpost_region off") == app.texts.get(
-            "group.region_cleared"
-        )
-        assert await region() is None
-        assert await answer(alice, CRISIS) == group_concern(
-            app.texts, app.signposts.emergency(None)
-        )
-
-
 async def test_restart_in_the_middle_of_a_claimed_case(
     settings: Settings, nlu: ScriptedNlu, scene: Scene, db_url: str
 ) -> None:

@@ -266,69 +266,6 @@ async def test_a_watched_group_at_high_risk(
         assert len(fake.sent_to(GROUP.id)) == 2  # exactly one answer in the group
 
 
-async def test_a_group_admin_sets_the_community_region(
-    settings: Settings, nlu: ScriptedNlu, fake: FakeTelegramApi, db_url: str
-) -> None:
-    """`/signpost_region`: admins only; shown, set from what people type, refused when
-    unknown, cleared; a crisis in the watched group then gets that region's emergency number
-    and the case carries the region (SQLite file and PostgreSQL)."""
-    nlu.say(CRISIS, RiskLevel.HIGH)
-    async with signpost(settings, nlu, fake, db_url) as app:
-        germany = app.signposts.emergency("DE")
-        assert germany != app.signposts.emergency(None)
-
-        async def answer(who: FakeUser, text: str) -> str:
-            before = len(fake.sent_to(GROUP.id))
-            fake.send_text(GROUP, who, text)
-            await fake.wait_for_messages(GROUP.id, before + 1)
-            return str(fake.sent_to(GROUP.id)[-1]["text"])
-
-        async def region() -> str | None:
-            group = await app.store.group("telegram", str(GROUP.id))
-            return group.default_region if group is not None else None
-
-        assert await answer(ALICE, "/signpost_region UK") == app.texts.get("group.admins_only")
-        assert await region() is None
-        assert await answer(ADMIN, "/signpost_region") == app.texts.get("group.region_none")
-        assert await answer(ADMIN, "/signpost_region Narnia") == app.texts.get(
-            "group.region_unknown"
-        )
-        assert await region() is None
-        assert await answer(ADMIN, "/signpost_region@signpost_test_bot España") == app.texts.get(
-            "group.region_set", region_name="Spain"
-        )
-        assert await region() == "ES"
-        assert await answer(ADMIN, "/signpost_region germany") == app.texts.get(
-            "group.region_set", region_name="Germany"
-        )
-        assert await answer(ADMIN, "/signpost_region Atlantis") == app.texts.get(
-            "group.region_unknown"
-        )
-        assert await answer(ADMIN, "/signpost_region") == app.texts.get(
-            "group.region_current", region_name="Germany"
-        )
-        assert await region() == "DE"
-        assert await answer(ALICE, "/signpost_region off") == app.texts.get("group.admins_only")
-        assert await region() == "DE"
-
-        # watched: Alice's crisis message gets Germany's emergency number, and so does the case
-        assert await answer(ADMIN, "/signpost_watch on") == app.texts.get("group.watch_on")
-        reply = await answer(ALICE, CRISIS)
-        assert reply == group_concern(app.texts, germany)
-        assert CRISIS not in reply
-        await fake.wait_until(lambda: any("reply_markup" in p for p in fake.sent_to(MODS_ID)))
-        assert "region: DE" in fake.last_sent_message(MODS_ID)["text"]
-
-        # cleared: the next crisis reply falls back to the local emergency number
-        assert await answer(ADMIN, "/signpost_region off") == app.texts.get("group.region_cleared")
-        assert await region() is None
-        assert await answer(ADMIN, "/signpost_region") == app.texts.get("group.region_none")
-        reply = await answer(ALICE, CRISIS)
-        assert reply == group_concern(app.texts, app.signposts.emergency(None))
-        group = await app.store.group("telegram", str(GROUP.id))
-        assert group is not None and group.watched, "the region command left watching alone"
-
-
 async def test_restart_in_the_middle_of_a_claimed_case(
     settings: Settings, nlu: ScriptedNlu, fake: FakeTelegramApi, db_url: str
 ) -> None:
