@@ -7,6 +7,7 @@ A person's commands (`/helplines`, `/forget yes`, a button replaying `/next`) ar
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -16,6 +17,7 @@ from bot.core.ports import Conversations, Signposts
 from bot.core.texts import Texts
 
 T = TypeVar("T")
+Handler = Callable[[T, str], "list[Reply] | Awaitable[list[Reply]]"]
 
 WATCH_COMMAND = "signpost_watch"  # a group/channel admin opts in or out of being watched
 REGION_COMMAND = "signpost_region"  # a group/channel admin sets the community's helpline region
@@ -46,7 +48,7 @@ class Command(Generic[T]):
     one's own data) are never held back by the per-person message limit; an alias may fix the
     `argument` (`/breathe` is `/exercise box`)."""
 
-    run: Callable[[T, str], Awaitable[list[Reply]]]
+    run: Handler[T]
     unlimited: bool = False
     argument: str | None = None
 
@@ -59,7 +61,7 @@ class CommandRegistry(Generic[T]):
 
     def add(
         self,
-        handler: Callable[[T, str], Awaitable[list[Reply]]],
+        handler: Handler[T],
         *names: str,
         unlimited: bool = False,
         argument: str | None = None,
@@ -67,8 +69,13 @@ class CommandRegistry(Generic[T]):
         for name in names:
             self._commands[name] = Command(handler, unlimited, argument)
 
-    def get(self, name: str) -> Command[T] | None:
-        return self._commands.get(name)
+    async def run(self, name: str, turn: T, argument: str) -> list[Reply] | None:
+        """The command's replies; None for a command nobody registered."""
+        command = self._commands.get(name)
+        if command is None:
+            return None
+        answer = command.run(turn, argument if command.argument is None else command.argument)
+        return await answer if inspect.isawaitable(answer) else answer
 
     def unlimited(self, name: str) -> bool:
         command = self._commands.get(name)

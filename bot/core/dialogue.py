@@ -111,21 +111,23 @@ class Dialogue:
     def _command_registry(self) -> CommandRegistry[Turn]:
         r: CommandRegistry[Turn] = CommandRegistry()
         r.add(self._cmd_start, "start")
-        r.add(self._cmd_help, "help", "menu")
+        r.add(
+            lambda turn, _: [self.c.reply(turn.chat, "help", buttons=self.c.menu())], "help", "menu"
+        )
         r.add(self._cmd_region, "region")
         r.add(self._cmd_regions, "regions")
         r.add(self._cmd_exercise, "exercise")
         for alias, exercise in COMMAND_ALIASES.items():  # `/breathe` is `/exercise box`
             r.add(self._cmd_exercise, alias, argument=exercise)
-        r.add(self._cmd_exercises, "exercises")
+        r.add(lambda turn, _: self._exercise_menu(turn), "exercises")
         r.add(self._cmd_next, "next")
-        r.add(self._cmd_stop, "stop", "cancel")
+        r.add(lambda turn, _: self._stop(turn), "stop", "cancel")
         r.add(self._cmd_feel, "feel")
-        r.add(self._cmd_safe, "safe")
+        r.add(lambda turn, _: self._step_back(turn), "safe")
         # ways to a person or to one's own data: never limited, so the notice's buttons work
-        r.add(self._cmd_helplines, "helplines", unlimited=True)
+        r.add(lambda turn, _: self._helplines(turn), "helplines", unlimited=True)
         r.add(self._cmd_forget, "forget", unlimited=True)
-        r.add(self._cmd_human, "human", unlimited=True)
+        r.add(lambda turn, _: self._human(turn), "human", unlimited=True)
         return r
 
     # entry point ----------------------------------------------------------------------------
@@ -422,10 +424,8 @@ class Dialogue:
     # the decision ---------------------------------------------------------------------------
     async def _decide(self, turn: Turn, command: tuple[str, str] | None) -> list[Reply]:
         if command is not None:
-            found = self.commands.get(command[0])
-            if found is None:
-                return [self.c.reply(turn.chat, "fallback", buttons=self.c.menu())]
-            return await found.run(turn, command[1] if found.argument is None else found.argument)
+            answer = await self.commands.run(command[0], turn, command[1])
+            return answer or [self.c.reply(turn.chat, "fallback", buttons=self.c.menu())]
         a = turn.assessment
         if turn.inbound.attachment and not turn.text:
             return [self.c.reply(turn.chat, "non_text", buttons=self.c.menu())]
@@ -501,17 +501,11 @@ class Dialogue:
         return [self.c.reply(chat, "fallback", buttons=self.c.menu())]
 
     # commands -------------------------------------------------------------------------------
-    async def _cmd_start(self, turn: Turn, arg: str) -> list[Reply]:
+    def _cmd_start(self, turn: Turn, arg: str) -> list[Reply]:
         turn.state = replace(turn.state, notice_shown=False)
         return [self.c.reply(turn.chat, "menu_prompt", buttons=self.c.menu())]
 
-    async def _cmd_help(self, turn: Turn, arg: str) -> list[Reply]:
-        return [self.c.reply(turn.chat, "help", buttons=self.c.menu())]
-
-    async def _cmd_helplines(self, turn: Turn, arg: str) -> list[Reply]:
-        return self._helplines(turn)
-
-    async def _cmd_region(self, turn: Turn, arg: str) -> list[Reply]:
+    def _cmd_region(self, turn: Turn, arg: str) -> list[Reply]:
         if not arg:
             return self._region_prompt(turn)
         region = self.signposts.resolve(arg)
@@ -519,30 +513,24 @@ class Dialogue:
             return self._region_prompt(turn, unknown=True)
         return self._set_region(turn, region)
 
-    async def _cmd_regions(self, turn: Turn, continent: str) -> list[Reply]:
+    def _cmd_regions(self, turn: Turn, continent: str) -> list[Reply]:
         countries = self.signposts.countries(continent)
         if not countries:
             return self._region_prompt(turn)
         buttons = tuple(self.c.label_button(name, f"/region {code}") for code, name in countries)
         return [self.c.reply(turn.chat, "region.pick_country", buttons=buttons)]
 
-    async def _cmd_exercise(self, turn: Turn, key: str) -> list[Reply]:
+    def _cmd_exercise(self, turn: Turn, key: str) -> list[Reply]:
         if key in self.exercises:
             return self._start_exercise(turn, key)
         return self._exercise_menu(turn)
 
-    async def _cmd_exercises(self, turn: Turn, arg: str) -> list[Reply]:
-        return self._exercise_menu(turn)
-
-    async def _cmd_next(self, turn: Turn, arg: str) -> list[Reply]:
+    def _cmd_next(self, turn: Turn, arg: str) -> list[Reply]:
         if turn.state.exercise is None:
             return [self.c.reply(turn.chat, "exercise.none_running", buttons=self.c.menu())]
         return self._exercise_turn(turn)
 
-    async def _cmd_stop(self, turn: Turn, arg: str) -> list[Reply]:
-        return self._stop(turn)
-
-    async def _cmd_feel(self, turn: Turn, how: str) -> list[Reply]:
+    def _cmd_feel(self, turn: Turn, how: str) -> list[Reply]:
         turn.state = replace(turn.state, pending=None)
         if how == "worse":
             buttons = (self.c.button("buttons.human", "/human"),)
@@ -563,12 +551,6 @@ class Dialogue:
             turn.state = replace(turn.state, pending=None)
             return await self._forget_cancelled(turn)
         return self._forget_confirm(turn)
-
-    async def _cmd_human(self, turn: Turn, arg: str) -> list[Reply]:
-        return await self._human(turn)
-
-    async def _cmd_safe(self, turn: Turn, arg: str) -> list[Reply]:
-        return self._step_back(turn)
 
     # flows ----------------------------------------------------------------------------------
     async def _crisis(self, turn: Turn, risk: RiskLevel) -> list[Reply]:
