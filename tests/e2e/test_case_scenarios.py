@@ -49,7 +49,9 @@ REGION_AND_WATCH = (
     Step(ADMIN, "/signpost_region", "group.region_current", "DE", region_name="Germany"),
     Step(MEMBER, "/signpost_region off", "group.admins_only", "DE"),
     Step(MEMBER, CRISIS, "", "DE"),  # not watched yet: the bot says nothing
+    Step(MEMBER, "/signpost_watch on", "group.admins_only", "DE"),
     Step(ADMIN, "/signpost_watch on", "group.watch_on", "DE"),
+    Step(MEMBER, "this homework is killing me", "", "DE"),  # ordinary talk: no lecture
     Step(MEMBER, CRISIS, "crisis", "DE"),  # the community's emergency number, and a case
     Step(ADMIN, "/signpost_region off", "group.region_cleared", None),
     Step(ADMIN, "/signpost_region", "group.region_none", None),
@@ -165,6 +167,7 @@ async def test_an_admin_sets_the_communitys_region_and_watch(
             group = await app.store.group(platform, where.community)
             assert (group.default_region if group else None) == step.region, f"step {number}"
             if step.answer == "crisis" and step.region:
-                assert f"region: {step.region}" in await where.last_ping()
+                ping = await where.last_ping()
+                assert f"region: {step.region}" in ping and "risk: high" in ping
         group = await app.store.group(platform, where.community)
         assert group is not None and group.watched, "the region command left watching alone"
