@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -217,8 +217,6 @@ class Person:
         return f"{self.chat.platform}:{self.user}"
 
     def __call__(self, text: str = "", *, button: str | None = None, **kw: object) -> Inbound:
-        from datetime import UTC
-
         return Inbound(self.chat, self.user, text, datetime.now(UTC), button=button, **kw)  # type: ignore[arg-type]
 
 
