@@ -1,5 +1,5 @@
-"""Community scenarios as one table, played on Telegram and on Discord end to end (the real
-`App` on SQLite and PostgreSQL, each platform's real adapter and fake).
+"""Scenarios played on Telegram and on Discord end to end (the real `App`, each platform's real
+adapter and fake): one script, one driver per platform.
 
 A step is: who writes in the community (a member or an admin), what, the answer the bot must
 post there, and the community's region afterwards. Platform details (Telegram's
@@ -9,7 +9,7 @@ post there, and the community's region afterwards. Platform details (Telegram's
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,6 +70,27 @@ class Community(Protocol):
 
     async def last_ping(self) -> str: ...
 
+    # a case: the person writes privately, a moderator (Mo) answers in the case's thread
+    async def person_says(self, text: str) -> None: ...
+
+    def to_person(self) -> list[str]: ...
+
+    async def open_case(self, nlu: ScriptedNlu) -> tuple[str, list[str]]:
+        """A crisis message from the person; the ping's text and its buttons."""
+        ...
+
+    async def press(self, button: str, *, in_case: bool = False) -> str: ...
+
+    async def moderator_says(self, text: str) -> None: ...
+
+    def in_case(self) -> list[str]: ...
+
+    async def wait_until(self, check: Callable[[], object]) -> None: ...
+
+    def check_one_thread(self) -> None:
+        """Everything about the case stayed in one thread (topic) of the moderators' room."""
+        ...
+
 
 class OnTelegram:
     platform = "telegram"
@@ -95,6 +116,42 @@ class OnTelegram:
     def pings(self) -> list[dict[str, object]]:
         return [p for p in self.api.sent_to(tc.MODS_ID) if "reply_markup" in p]
 
+    async def person_says(self, text: str) -> None:
+        self.api.send_text(self.api.private_chat(tc.ALICE), tc.ALICE, text)
+
+    def to_person(self) -> list[str]:
+        return tc.texts_to(self.api, tc.ALICE.id)
+
+    async def open_case(self, nlu: ScriptedNlu) -> tuple[str, list[str]]:
+        self.ping, self.thread = await tc.open_case(self.api, nlu)
+        if tc.is_forum(self.api):
+            assert self.ping["message_thread_id"] == self.thread
+        buttons = tc.buttons(self.ping)
+        assert all(len(b.encode()) <= 64 for b in buttons)  # Telegram's callback_data limit
+        return str(self.ping["text"]), buttons
+
+    async def press(self, button: str, *, in_case: bool = False) -> str:
+        return await tc.press(self.api, tc.MOD, self.ping, button)
+
+    async def moderator_says(self, text: str) -> None:
+        await tc.moderator_says(self.api, text, self.thread)
+
+    def in_case(self) -> list[str]:
+        return [str(p["text"]) for p in tc.in_case(self.api, self.thread)()]
+
+    async def wait_until(self, check: Callable[[], object]) -> None:
+        await self.api.wait_until(lambda: bool(check()))
+
+    def check_one_thread(self) -> None:
+        sent = self.api.sent_to(tc.MODS_ID)
+        if tc.is_forum(self.api):
+            assert len(self.api.topics) == 1
+            assert all(p.get("message_thread_id") == self.thread for p in sent)
+        else:
+            assert all(
+                (p.get("reply_parameters") or {}).get("message_id") == self.thread for p in sent[1:]
+            )
+
 
 class OnDiscord:
     platform = "discord"
@@ -116,15 +173,49 @@ class OnDiscord:
         await world.wait_until(lambda: any(s.custom_ids for s in world.sent_to(self.scene.mods)))
         return [s for s in world.sent_to(self.scene.mods) if s.custom_ids][-1].content
 
+    async def person_says(self, text: str) -> None:
+        await self.adapter.on_message(FakeMessage(self.scene.dm, self.scene.alice, text))
+
+    def to_person(self) -> list[str]:
+        return self.scene.texts_to_alice()
+
+    async def open_case(self, nlu: ScriptedNlu) -> tuple[str, list[str]]:
+        self.ping = await dc.open_case(self.scene, self.adapter, nlu)
+        thread = self.scene.thread()
+        assert thread.parent_id == self.scene.mods.id and "risk: high" in thread.name
+        assert all(len(b) <= 100 for b in self.ping.custom_ids)  # Discord's custom_id limit
+        return self.ping.content, list(self.ping.custom_ids)
+
+    async def press(self, button: str, *, in_case: bool = False) -> str:
+        where = self.scene.thread() if in_case else self.scene.mods
+        return await dc.press(self.adapter, self.scene.mo, where, button)
+
+    async def moderator_says(self, text: str) -> None:
+        await self.adapter.on_message(FakeMessage(self.scene.thread(), self.scene.mo, text))
+        # talk in the moderators' channel itself is never relayed
+        await self.adapter.on_message(FakeMessage(self.scene.mods, self.scene.mo, "got this"))
+
+    def in_case(self) -> list[str]:
+        return self.scene.in_thread()
+
+    async def wait_until(self, check: Callable[[], object]) -> None:
+        await self.scene.world.wait_until(check)
+
+    def check_one_thread(self) -> None:
+        assert len(self.scene.world.threads) == 1
+        assert self.scene.world.sent_to(self.scene.mods) == [self.ping]
+
 
 @contextlib.asynccontextmanager
 async def community(
-    platform: str, settings: Settings, nlu: ScriptedNlu, db_url: str
+    platform: str, settings: Settings, nlu: ScriptedNlu, db_url: str | None = None
 ) -> AsyncIterator[Community]:
-    if platform == "telegram":
+    if platform.startswith("telegram"):
         async with FakeTelegramApi() as api:
-            api.add_chat(FakeChat(tc.MODS_ID, "supergroup", "Moderators", is_forum=True))
+            forum = platform != "telegram-plain"  # the moderators' room with topics, or without
+            api.add_chat(FakeChat(tc.MODS_ID, "supergroup", "Moderators", is_forum=forum))
             api.add_chat(tc.GROUP)
+            api.private_chat(tc.ALICE)
             api.set_member(tc.MODS_ID, tc.MOD, "member")
             api.set_member(tc.GROUP.id, tc.ADMIN, "administrator")
             api.set_member(tc.GROUP.id, tc.ALICE, "member")
@@ -171,3 +262,42 @@ async def test_an_admin_sets_the_communitys_region_and_watch(
                 assert f"region: {step.region}" in ping and "risk: high" in ping
         group = await app.store.group(platform, where.community)
         assert group is not None and group.watched, "the region command left watching alone"
+
+
+@pytest.mark.parametrize("platform", ["telegram", "telegram-plain", "discord"])
+async def test_crisis_claim_relay_resolve(
+    platform: str, settings: Settings, nlu: ScriptedNlu
+) -> None:
+    async with community(platform, settings, nlu) as where:
+        texts = where.app.texts
+        ping, (claim, resolve, _false_alarm) = await where.open_case(nlu)
+        # the person got the crisis reply with helplines, before anything else
+        assert where.to_person()[0].startswith(texts.lines("crisis.high")[0])
+        # the ping names the risk and handle, and carries the message
+        assert "risk: high" in ping and "person-" in ping and CRISIS in ping
+
+        # claim: the moderator sees an ack, the person is told a human joined
+        assert await where.press(claim) == texts.get("moderators.ack.claimed")
+        joined = texts.get("human.claimed", moderator="Mo")
+        await where.wait_until(lambda: joined in where.to_person())
+        await where.wait_until(lambda: any("claimed by Mo" in t for t in where.in_case()))
+
+        # relay: the person's words appear in the case's thread, the bot stays quiet...
+        before = len(where.to_person())
+        await where.person_says("it's been a really bad week")
+        await where.wait_until(lambda: any("really bad week" in t for t in where.in_case()))
+        # ...and the moderator's words in the thread reach the person through the bot
+        await where.moderator_says("I'm here. What happened?")
+        relayed = texts.get("human.relay", moderator="Mo", text="I'm here. What happened?")
+        await where.wait_until(lambda: relayed in where.to_person())
+        assert where.to_person()[before:] == [relayed]
+
+        # resolve (pressed in the case's thread): the person is told, and the bot answers again
+        assert await where.press(resolve, in_case=True) == texts.get("moderators.ack.resolved")
+        await where.wait_until(lambda: texts.get("human.resolved") in where.to_person())
+        count = len(where.to_person())
+        await where.person_says("hello?")
+        await where.wait_until(lambda: len(where.to_person()) > count)
+        assert not where.to_person()[-1].startswith("Mo:")
+        await where.wait_until(lambda: any("resolved by Mo" in t for t in where.in_case()))
+    where.check_one_thread()

@@ -105,56 +105,6 @@ async def open_case(scene: Scene, adapter: DiscordAdapter, nlu: ScriptedNlu) -> 
     return scene.ping()
 
 
-async def test_crisis_claim_relay_resolve(
-    settings: Settings, nlu: ScriptedNlu, scene: Scene
-) -> None:
-    world = scene.world
-    async with signpost(settings, nlu, scene) as (app, adapter):
-        ping = await open_case(scene, adapter, nlu)
-        # the person got the crisis reply with helplines first
-        assert scene.texts_to_alice()[0].startswith(app.texts.lines("crisis.high")[0])
-        # the ping names the risk and handle, carries the message, and has the three buttons
-        assert "risk: high" in ping.content and "person-" in ping.content and CRISIS in ping.content
-        claim, resolve, _false_alarm = ping.custom_ids
-        assert len(claim) <= 100
-        thread = scene.thread()
-        assert thread.parent_id == scene.mods.id and "risk: high" in thread.name
-
-        # claim: the moderator sees an ephemeral ack, the person is told a human joined
-        assert await press(adapter, scene.mo, scene.mods, claim) == app.texts.get(
-            "moderators.ack.claimed"
-        )
-        joined = app.texts.get("human.claimed", moderator="Mo")
-        assert joined in scene.texts_to_alice()
-        await world.wait_until(lambda: any("claimed by Mo" in t for t in scene.in_thread()))
-
-        # relay: the person's words appear in the case's thread, the bot stays quiet
-        before = len(scene.texts_to_alice())
-        await adapter.on_message(FakeMessage(scene.dm, scene.alice, "it's been a really bad week"))
-        await world.wait_until(lambda: any("really bad week" in t for t in scene.in_thread()))
-        # ...and the moderator's words in the thread reach the person through the bot
-        await adapter.on_message(FakeMessage(thread, scene.mo, "I'm here. What happened?"))
-        relayed = app.texts.get("human.relay", moderator="Mo", text="I'm here. What happened?")
-        assert scene.texts_to_alice()[before:] == [relayed]
-        # talk in the moderators' channel itself is not relayed
-        await adapter.on_message(FakeMessage(scene.mods, scene.mo, "I've got this one"))
-        assert scene.texts_to_alice()[before:] == [relayed]
-
-        # resolve: the person is told, and the bot answers again
-        assert await press(adapter, scene.mo, thread, resolve) == app.texts.get(
-            "moderators.ack.resolved"
-        )
-        assert scene.texts_to_alice()[-1] == app.texts.get("human.resolved")
-        count = len(scene.texts_to_alice())
-        await adapter.on_message(FakeMessage(scene.dm, scene.alice, "hello?"))
-        assert len(scene.texts_to_alice()) > count
-        assert not scene.texts_to_alice()[-1].startswith("Mo:")
-        await world.wait_until(lambda: any("resolved by Mo" in t for t in scene.in_thread()))
-    # everything about the case stayed in one thread
-    assert len(world.threads) == 1
-    assert [s for s in world.sent_to(scene.mods)] == [ping]
-
-
 async def test_outsiders_and_forged_buttons_change_nothing(
     settings: Settings, nlu: ScriptedNlu, scene: Scene
 ) -> None:
