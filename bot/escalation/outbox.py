@@ -8,8 +8,6 @@ idempotency key, so a retried ping is recognisable and never posted twice by a c
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -140,12 +138,3 @@ class Dispatcher:
             await self.store.outbox_delivered(row.id, ref)
             delivered += 1
         return delivered
-
-    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox dispatcher pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
