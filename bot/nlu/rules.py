@@ -205,18 +205,14 @@ def _escalate_plans(s: _State) -> None:
         and h.spec.risk >= RiskLevel.HIGH
         and f"pattern:{h.spec.id}" in s.signals
     ]
-    timing = [
-        h for h in s.kind(Kind.TIMING) if not any(_overlaps(h, e) for e in s.exceptions)
-    ]
+    timing = [h for h in s.kind(Kind.TIMING) if not any(_overlaps(h, e) for e in s.exceptions)]
     intents = [
         h
         for h in s.kind(Kind.INTENT)
         if any(s.clause[h.start] == s.clause[m.start] and h.start <= m.start for m in own_methods)
     ]
     # "i cut myself today" is a recent act (high); "i want to die today" names a time (critical)
-    cues = (own_methods if s.self_high else []) + (
-        timing if s.suicidal_high or own_methods else []
-    )
+    cues = (own_methods if s.self_high else []) + (timing if s.suicidal_high or own_methods else [])
     cues += intents
     if cues and s.risk < RiskLevel.CRITICAL and (s.self_high or own_methods):
         s.risk = RiskLevel.CRITICAL
@@ -305,9 +301,10 @@ def _demote(s: _State, hit: Hit) -> tuple[RiskLevel | None, bool]:
         s.softened = True
         return RiskLevel.LOW, True
     pasts = s.kind(Kind.PAST)
+    distant = [p for p in pasts if p.spec.risk > RiskLevel.LOW]
     if (
         level > RiskLevel.LOW
-        and any(s.clause[p.start] == s.clause[hit.start] for p in pasts if p.spec.risk > RiskLevel.LOW)
+        and any(s.clause[p.start] == s.clause[hit.start] for p in distant)
         and not _names_recent_time(s, hit)
     ):
         s.signals.append(f"past:{spec.id}")
@@ -318,7 +315,7 @@ def _demote(s: _State, hit: Hit) -> tuple[RiskLevel | None, bool]:
 
 
 def _hyperbole(s: _State, hit: Hit) -> bool:
-    """"kms this exam lol": laughter plus a trivial trigger make high slang hyperbole (low)."""
+    """ "kms this exam lol": laughter plus a trivial trigger make high slang hyperbole (low)."""
     # in a long post both must be in the statement's sentence ("everyone laughed at my speech
     # ... they'd all be fine if i disappeared ... the dj played our song")
     if hit.spec.risk != RiskLevel.HIGH or hit.spec.kind not in (Kind.SLANG, Kind.EXPLICIT):
@@ -367,7 +364,8 @@ def _negates(s: _State, neg: Hit, hit: Hit) -> bool:
     window = _negation_window(lex, neg)
     if s.clause[neg.end - 1] != s.clause[hit.start] or not 0 <= hit.start - neg.end <= window:
         return False
-    if any(doc[i].lower_ in lex.first_person or doc[i].text == "," for i in range(neg.end, hit.start)):
+    between = doc[neg.end : hit.start]
+    if any(tok.lower_ in lex.first_person or tok.text == "," for tok in between):
         return False
     if neg.end < len(doc) and doc[neg.end].lemma_ in lex.not_negating_next:  # "can't stop ..."
         return False
