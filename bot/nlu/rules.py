@@ -23,13 +23,10 @@ from spacy.tokens import Doc
 from bot.core.risk import RiskLevel
 from bot.nlu.lexicon import Lexicon
 from bot.nlu.patterns import EXCEPTION_KINDS, STATEMENT_KINDS, Hit, Kind, PatternSpec
+from bot.nlu.shape import clauses, is_narrative, sentence_words, sentences
 
 # a negation pattern written in nlu/patterns/ (not from a lexicon file) reaches this far
 DEFAULT_NEGATION_WINDOW = 3
-# A long post told only in the third person ("she sat down. she had written a goodbye letter")
-# is a story or a report about someone else: its statements are that person's, not the sender's.
-NARRATIVE_MIN_TOKENS = 40
-NARRATIVE_MIN_THIRD_PERSON = 3
 # In a long post a bare ambiguous word ("suicide") is only the sender's own statement when its
 # sentence also has "i", "me" or "my"; a short message ("suicide. again.") stays the sender's.
 # ...and a statement in a sentence with no "i", "me" or "my" belongs to whoever that sentence
@@ -96,17 +93,17 @@ def _read_message(doc: Doc, hits: list[Hit], lex: Lexicon) -> _State:
     by_kind: dict[Kind, list[Hit]] = {}
     for hit in hits:
         by_kind.setdefault(hit.spec.kind, []).append(hit)
-    sentence = _sentences(doc, lex)
+    sentence = sentences(doc, lex)
     long_post = len(doc) >= LONG_POST_TOKENS
     return _State(
         doc=doc,
         hits=hits,
         lex=lex,
-        clause=_clauses(doc, lex),
+        clause=clauses(doc, lex),
         sentence=sentence,
         long_post=long_post,
-        narrative=_narrative(doc, lex),
-        words=_sentence_words(doc, sentence) if long_post else {},
+        narrative=is_narrative(doc, lex),
+        words=sentence_words(doc, sentence) if long_post else {},
         by_kind=by_kind,
         exceptions=[h for h in hits if h.spec.kind in EXCEPTION_KINDS | _CUE_KINDS],
     )
@@ -393,56 +390,7 @@ def _spelled(spec: PatternSpec) -> set[str]:
     return words
 
 
-# --- the message's shape -------------------------------------------------------------------
-
-
-def _clauses(doc: Doc, lex: Lexicon) -> list[int]:
-    ids, current = [], 0
-    for tok in doc:
-        if tok.lower_ in lex.clause_breaks or tok.text.count("\n"):
-            current += 1
-        ids.append(current)
-    return ids
-
-
-def _sentences(doc: Doc, lex: Lexicon) -> list[int]:
-    ids, current = [], 0
-    for tok in doc:
-        ids.append(current)
-        if tok.text in lex.sentence_breaks or "\n" in tok.text:
-            current += 1
-    return ids
-
-
-def _outside_quotes(doc: Doc, lex: Lexicon) -> list[bool]:
-    inside, out = False, []
-    for tok in doc:
-        if tok.text in lex.quotes:
-            inside = not inside
-            out.append(False)
-            continue
-        out.append(not inside)
-    return out
-
-
-def _narrative(doc: Doc, lex: Lexicon) -> bool:
-    """A long text that tells rather than asks: no first person and no question outside quotes,
-    and a recurring he/she/they. A worried member's report ("she posted a goodbye, can a mod
-    check on her?") asks something, so it stays third-party concern."""
-    if len(doc) < NARRATIVE_MIN_TOKENS:
-        return False
-    outside = [tok for tok, out in zip(doc, _outside_quotes(doc, lex), strict=True) if out]
-    if any(tok.lower_ in lex.first_person or tok.text == "?" for tok in outside):
-        return False
-    third = sum(1 for tok in outside if tok.lower_ in lex.third_person)
-    return third >= NARRATIVE_MIN_THIRD_PERSON
-
-
-def _sentence_words(doc: Doc, sentence: list[int]) -> dict[int, frozenset[str]]:
-    words: dict[int, set[str]] = {}
-    for tok, sid in zip(doc, sentence, strict=True):
-        words.setdefault(sid, set()).add(tok.lower_)
-    return {sid: frozenset(found) for sid, found in words.items()}
+# --- whose statement, and what surrounds it ------------------------------------------------
 
 
 def _sentence_owner(s: _State, hit: Hit) -> str:
