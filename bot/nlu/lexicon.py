@@ -29,6 +29,10 @@ class NegationWords(BaseModel):
     # after them, in the same clause: "i don't want to die", "no quiero morir"
     before: Words = Field(default_factory=list)
     window: int = Field(default=0, ge=0, le=5)
+    # pattern ids (or id prefixes such as "multi.") whose statements `before` can negate; empty:
+    # any. Spanish "no" reaches only statements in other languages: "no kms", said in answer
+    # to "are you safe?", is not a negation of "kms".
+    reaches: Words = Field(default_factory=list)
     # particles that negate a statement when they sit inside it and its pattern does not spell
     # them: "je ne veux pas mourir", "ich will nicht sterben"
     inside: Words = Field(default_factory=list)
@@ -74,8 +78,10 @@ class Lexicon:
     not_negating_next: frozenset[str]
     not_negating_fillers: tuple[tuple[str, ...], ...]
 
-    def negation_window(self, language: str) -> int:
-        return self.negations[language].window
+    def negation_reaches(self, language: str, pattern_id: str) -> bool:
+        """Whether a language's `negation.before` words can negate the pattern `pattern_id`."""
+        words = self.negations.get(language)
+        return words is None or not words.reaches or pattern_id.startswith(tuple(words.reaches))
 
 
 _WORD_LISTS = (

@@ -358,7 +358,10 @@ def _negated(s: _State, hit: Hit) -> bool:
 def _negates(s: _State, neg: Hit, hit: Hit) -> bool:
     """`neg` ends right before `hit` in the same clause, with no new subject or comma between."""
     doc, lex = s.doc, s.lex
-    window = _negation_window(lex, neg)
+    language = neg.spec.id.removeprefix("negation.")
+    if not lex.negation_reaches(language, hit.spec.id):
+        return False
+    window = _negation_window(lex, language)
     if s.clause[neg.end - 1] != s.clause[hit.start] or not 0 <= hit.start - neg.end <= window:
         return False
     between = doc[neg.end : hit.start]
@@ -372,8 +375,7 @@ def _negates(s: _State, neg: Hit, hit: Hit) -> bool:
     return not any(_overlaps(neg, o) for o in s.survivors if o is not hit)
 
 
-def _negation_window(lex: Lexicon, neg: Hit) -> int:
-    language = neg.spec.id.removeprefix("negation.")
+def _negation_window(lex: Lexicon, language: str) -> int:
     words = lex.negations.get(language)
     return words.window if words is not None else DEFAULT_NEGATION_WINDOW
 
