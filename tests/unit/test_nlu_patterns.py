@@ -26,7 +26,7 @@ def judge():  # type: ignore[no-untyped-def]
 
     def verdict(text: str) -> PatternVerdict:
         doc = nlp(normalise(text))
-        return assess_hits(doc, matcher.find(doc))
+        return assess_hits(doc, matcher.find(doc), matcher.lexicon)
 
     verdict.matcher = matcher  # type: ignore[attr-defined]
     verdict.nlp = nlp  # type: ignore[attr-defined]
