@@ -4,11 +4,12 @@ Usage:
     python tools/check_nlu_data.py [NLU_DIR] [--min N] [--similar]
 
 Exits 1 when any file breaks the Rasa 3.x layout we rely on, an intent or lookup table name does
-not match its file, a lookup table lists a phrase twice, an example is empty, an intent has fewer
-than --min examples (default 40), or the same sentence appears twice anywhere (within a file or
-across files; lookup phrases are not examples and are not compared with them). Duplicates
-matter because a sentence filed under two intents or two risk levels teaches the classifier both
-answers and makes the evaluation figures lie.
+not match its file (a family file, nlu/risk/families/<family>.yml, may hold any risk_<level>
+blocks and needs --min examples in all), a lookup table lists a phrase twice, an example is
+empty, an intent has fewer than --min examples (default 40), or the same sentence appears twice
+anywhere (within a file or across files; lookup phrases are not examples and are not compared
+with them). Duplicates matter because a sentence filed under two intents or two risk levels
+teaches the classifier both answers and makes the evaluation figures lie.
 
 --similar also prints (without failing) groups of examples that share one skeleton, so authors
 can spot templated near-duplicates that add volume but no variety.
