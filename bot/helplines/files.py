@@ -15,6 +15,7 @@ from bot.helplines.yamlsafe import LoadedYaml, YamlFileError, load_yaml
 INTERNATIONAL_FILE = "_international.yml"
 SHORT_CODES_FILE = "short_codes.yml"
 VOCABULARY_FILE = "vocabulary.yml"
+RETIRED_FILE = "retired.yml"
 _REGION_STEM = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
