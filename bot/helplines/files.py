@@ -40,7 +40,12 @@ def data_files(folder: Path) -> list[Path]:
 
 def stray_files(folder: Path) -> list[Issue]:
     """YAML files that look like data but will never be loaded (a typo in the name)."""
-    known = {*data_files(folder), folder / SHORT_CODES_FILE, folder / VOCABULARY_FILE}
+    known = {
+        *data_files(folder),
+        folder / SHORT_CODES_FILE,
+        folder / VOCABULARY_FILE,
+        folder / RETIRED_FILE,
+    }
     return [
         Issue(
             path,
