@@ -481,7 +481,7 @@ class Dialogue:
 
     def _helplines(self, turn: _Turn) -> list[Reply]:
         region = self._region_guess(turn.inbound, turn.state)
-        block = self.signposts.block(region, turn.inbound.received_at)
+        block = self.signposts.block(region, turn.inbound.received_at, asked=turn.text)
         replies = [
             self.c.reply(
                 turn.chat,

@@ -230,6 +230,17 @@ class RegionFile(_Model):
     # Why this country has no checked crisis line (what was looked for, what was missing). The
     # bot then shows the emergency numbers and the international directory, never nothing.
     crisis_gap: str | None = None
+    # The zone most people live in (for "open at 03:00 there"); default from phonenumbers.
+    timezone: str | None = None
+
+    @model_validator(mode="after")
+    def _check_zone(self) -> RegionFile:
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{self.timezone!r} is not an IANA time zone") from None
+        return self
 
 
 class DirectoryLink(_Model):
