@@ -57,6 +57,8 @@ def render_helplines(
     if numbers:
         lines.append(texts.get("helplines.emergency", numbers=_either(texts, numbers)))
     chosen = select(region, wanted, now)
+    if not region.services:  # a country whose file says no line could be confirmed
+        lines.append(texts.get("helplines.no_checked_line", region=region.name))
     for flag, key in (
         (chosen.language_missing, "helplines.none_in_language"),
         (chosen.audience_missing, "helplines.none_for_audience"),

@@ -135,3 +135,14 @@ def test_a_region_with_a_24_7_adult_crisis_line_needs_no_directory_link(texts: T
     text = render_helplines(region, texts, now, prefer="suicide", limit=len(region.services))
     assert "• Samaritans (24/7)" in text
     assert region.international is not None and region.international.url not in text
+
+
+def test_a_country_without_a_checked_line_says_so_and_gives_the_directory(texts: Texts) -> None:
+    region = _directory.for_region("ET")
+    model = _directory.region_file("ET")
+    assert model is not None and model.crisis_gap and not model.services
+    now = datetime(2026, 12, 5, 3, 0).replace(tzinfo=region_zone("ET"))
+    lines = render_helplines(region, texts, now, prefer="suicide").splitlines()
+    assert lines[1].startswith("🚨") and "911" in lines[1]
+    assert lines[2] == texts.get("helplines.no_checked_line", region="Ethiopia")
+    assert region.international is not None and region.international.url in lines[3]
