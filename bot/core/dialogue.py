@@ -243,10 +243,15 @@ class Dialogue:
         return self.signposts.from_locale(inbound.locale_hint)
 
     def _lines(
-        self, inbound: Inbound, state: ConversationState | None, *, crisis: bool = False
+        self,
+        inbound: Inbound,
+        state: ConversationState | None,
+        *,
+        crisis: bool = False,
+        asked: str = "",
     ) -> Lines:
         region = self._region_guess(inbound, state)
-        block = self.signposts.block(region, inbound.received_at, crisis=crisis)
+        block = self.signposts.block(region, inbound.received_at, crisis=crisis, asked=asked)
         return Lines(region, block, self.signposts.emergency(region))
 
     def _with_lines(
@@ -256,12 +261,13 @@ class Dialogue:
         key: str,
         *,
         crisis: bool = False,
+        asked: str = "",
         buttons: tuple[Button, ...] = (),
         kind: ReplyKind = ReplyKind.MESSAGE,
         **fields: object,
     ) -> Reply:
         """The reply `key` with the person's helpline block attached (the region guessed)."""
-        lines = self._lines(inbound, state, crisis=crisis)
+        lines = self._lines(inbound, state, crisis=crisis, asked=asked)
         return self.c.reply(
             inbound.chat,
             key,
@@ -584,7 +590,9 @@ class Dialogue:
     def _helplines(self, turn: Turn) -> list[Reply]:
         buttons = (self.c.button("buttons.region", "/region"),)
         replies = [
-            self._with_lines(turn.inbound, turn.state, "crisis.lines_intro", buttons=buttons)
+            self._with_lines(
+                turn.inbound, turn.state, "crisis.lines_intro", asked=turn.text, buttons=buttons
+            )
         ]
         if turn.state.region is None and self._region_guess(turn.inbound, turn.state) is None:
             replies.extend(self._region_prompt(turn))
