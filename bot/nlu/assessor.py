@@ -21,9 +21,11 @@ from spacy.tokens import Doc
 
 from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
 from bot.nlu.classifier import analyse, classify, risk_from_scores
+from bot.nlu.encoder import Matrix, SentenceEncoder
 from bot.nlu.patterns import PatternMatcher
 from bot.nlu.rules import PatternVerdict, assess_hits
-from bot.nlu.text import clip_for_patterns, normalise
+from bot.nlu.semantic import SemanticRisk, Verdict
+from bot.nlu.text import CLASSIFIER_CHARS, normalise, windows
 
 # At high risk with no third-party or harassment pattern, these intents are about the sender.
 _OTHERS_INTENTS = frozenset({"harassment", "third_party_concern"})
@@ -67,19 +69,50 @@ def error_assessment(exc: BaseException) -> Assessment:
 
 
 class Assessor:
-    """Implements `bot.core.ports.NluEngine`; also offers a batched `assess_many`."""
+    """Implements `bot.core.ports.NluEngine`; also offers a batched `assess_many`.
 
-    def __init__(self, nlp: Language, matcher: PatternMatcher, intents: Sequence[str]) -> None:
+    A long message is read in overlapping windows (`text.windows`) and the window with the
+    highest level speaks for the whole message.
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        matcher: PatternMatcher,
+        intents: Sequence[str],
+        encoder: SentenceEncoder,
+        semantic: SemanticRisk,
+    ) -> None:
         self._nlp = nlp
         self._matcher = matcher
         self.intents = tuple(intents)
+        self._encoder = encoder
+        self._semantic = semantic
 
     def assess(self, text: str, context: RiskContext | None = None) -> Assessment:
         try:
-            doc = classify(self._nlp, [analyse(self._nlp, self._prepare(text))])[0]
-            return self._decide(doc, context)
+            parts = windows(text if isinstance(text, str) else str(text))
+            found = self._judge([normalise(p) for p in parts], context)
+            return _whole_message(found)
         except Exception as exc:  # the crisis path must survive any bug in here
             return error_assessment(exc)
+
+    @property
+    def semantic(self) -> SemanticRisk:
+        return self._semantic
+
+    def with_semantic(self, semantic: SemanticRisk) -> Assessor:
+        """The same patterns and classifiers with other semantic heads (for evaluation)."""
+        return Assessor(self._nlp, self._matcher, self.intents, self._encoder, semantic)
+
+    def vectors(self, texts: Sequence[str]) -> Matrix:
+        return self._encoder.encode([normalise(t)[:CLASSIFIER_CHARS] for t in texts])
+
+    def _judge(self, texts: list[str], context: RiskContext | None) -> list[Assessment]:
+        docs = classify(self._nlp, [analyse(self._nlp, t) for t in texts])
+        vectors = self._encoder.encode([t[:CLASSIFIER_CHARS] for t in texts])
+        verdicts = self._semantic.judge(vectors)
+        return [self._decide(d, v, context) for d, v in zip(docs, verdicts, strict=True)]
 
     def assess_many(self, texts: Iterable[str]) -> Iterator[Assessment]:
         """Batched assessment for the CLI and evaluation; same results as `assess`."""
@@ -93,27 +126,21 @@ class Assessor:
 
     def _assess_batch(self, items: list[str]) -> Iterator[Assessment]:
         try:
-            docs = classify(self._nlp, [analyse(self._nlp, self._prepare(t)) for t in items])
+            parts = [windows(t if isinstance(t, str) else str(t)) for t in items]
+            flat = self._judge([normalise(p) for ps in parts for p in ps], None)
         except Exception:  # one bad text must not cost the others their answer
             yield from (self.assess(text) for text in items)
             return
-        for doc in docs:
-            try:
-                yield self._decide(doc, None)
-            except Exception as exc:
-                yield error_assessment(exc)
+        start = 0
+        for ps in parts:
+            yield _whole_message(flat[start : start + len(ps)])
+            start += len(ps)
 
-    @staticmethod
-    def _prepare(text: str) -> str:
-        if not isinstance(text, str):
-            text = str(text)
-        return normalise(clip_for_patterns(text))
-
-    def _decide(self, doc: Doc, context: RiskContext | None) -> Assessment:
+    def _decide(self, doc: Doc, semantic: Verdict, context: RiskContext | None) -> Assessment:
         verdict = assess_hits(doc, self._matcher.find(doc), self._matcher.lexicon)
         signals = list(verdict.signals)
         risk = verdict.risk
-        clf_risk, clf_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)
+        clf_risk, clf_p, source = _statistical(doc, semantic)
         cap = _classifier_cap(verdict)
         intent, confidence = self._intent(doc)
         if (
@@ -148,7 +175,9 @@ class Assessor:
             signals.append("capped:third_party")
         if min(clf_risk, cap) > risk:
             risk = min(clf_risk, cap)
-            signals.append(f"classifier:{risk.label}:{clf_p:.2f}")
+            signals.append(f"{source}:{risk.label}:{clf_p:.2f}")
+            if source != "classifier" and semantic.family:
+                signals.append(f"near:{semantic.family}")
 
         if verdict.harassment and not verdict.matched:
             intent = "harassment"
@@ -187,6 +216,35 @@ class Assessor:
             return "out_of_scope", 0.0
         label = max(scores, key=lambda k: scores[k])
         return label, float(scores[label])
+
+
+def _statistical(doc: Doc, semantic: Verdict) -> tuple[RiskLevel, float, str]:
+    """The statistical level: the calibrated semantic heads decide medium and above.
+
+    The bag-of-words classifier learnt the words of our own examples, not their meaning, and
+    on real talk it raised ordinary comments to high; alone it may now say low, never more.
+    """
+    bow, bow_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)
+    agreed = min(bow, semantic.agrees)
+    if agreed > semantic.level:  # both models, each at even odds or better, say so
+        return agreed, min(bow_p, semantic.agree_probability), "agreed"
+    if semantic.level >= RiskLevel.MEDIUM or bow < RiskLevel.LOW:
+        return semantic.level, semantic.probability, "semantic"
+    return RiskLevel.LOW, bow_p, "classifier"
+
+
+def _whole_message(parts: list[Assessment]) -> Assessment:
+    """The window with the highest level speaks for a long message (the first one on a tie)."""
+    if len(parts) == 1:
+        return parts[0]
+    best = max(range(len(parts)), key=lambda i: (parts[i].risk, -i))
+    chosen = parts[best]
+    return Assessment(
+        risk=chosen.risk,
+        intent=chosen.intent,
+        confidence=chosen.confidence,
+        signals=(*chosen.signals, f"window:{best + 1}/{len(parts)}"),
+    )
 
 
 def _classifier_cap(verdict: PatternVerdict) -> RiskLevel:

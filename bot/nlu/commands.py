@@ -44,6 +44,11 @@ def register(subparsers: Any) -> None:
         help="public sets (default: $SIGNPOST_EVAL_DIR or ../shared/eval/public)",
     )
     evaluate.add_argument("--seed", type=int, default=13)
+    evaluate.add_argument(
+        "--no-families",
+        action="store_true",
+        help="skip the leave-one-family-out check (it retrains the risk heads once per family)",
+    )
     evaluate.set_defaults(handler=run_evaluate)
 
     assess = subparsers.add_parser(
@@ -88,8 +93,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from bot.nlu.evaluate import default_eval_dir, evaluate, targets_met
     from bot.nlu.report import write_report
 
-    nlu_dir, _ = _paths(args)
-    result = evaluate(nlu_dir, args.eval_dir or default_eval_dir(), seed=args.seed)
+    nlu_dir, cache_dir = _paths(args)
+    result = evaluate(
+        nlu_dir,
+        args.eval_dir or default_eval_dir(),
+        cache_dir,
+        seed=args.seed,
+        families=not args.no_families,
+    )
     summary = write_report(result, args.out)
     print(summary)
     met = targets_met(result)

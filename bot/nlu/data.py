@@ -160,6 +160,23 @@ def risk_training_examples(data: TrainingData) -> list[Example]:
     return [*data.risks, *extra]
 
 
+def load_ordinary(nlu_dir: Path) -> tuple[str, ...]:
+    """Real ordinary talk (`nlu/corpora/*.tsv`, first column): silver "none" for the risk model.
+
+    Lines starting with `#` are comments. See `nlu/corpora/README.md` for where it comes from.
+    """
+    texts: list[str] = []
+    for path in sorted((nlu_dir / "corpora").glob("*.tsv")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NluDataError(f"{path}: {exc}") from exc
+        texts.extend(
+            line.split("\t", 1)[0] for line in lines if line.strip() and not line.startswith("#")
+        )
+    return tuple(dict.fromkeys(texts))
+
+
 def is_held_out(text: str) -> bool:
     digest = hashlib.sha256(normalise(text).encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") % HELD_OUT_BUCKETS == 0

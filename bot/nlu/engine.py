@@ -17,16 +17,21 @@ from pathlib import Path
 
 import spacy
 from spacy.about import __version__ as spacy_version
+from threadpoolctl import threadpool_limits
 
 from bot.core.ports import NluEngine
+from bot.core.risk import RiskLevel
 from bot.nlu.assessor import Assessor
 from bot.nlu.classifier import INTENT_PIPE, lookup_tagger, train_classifiers
-from bot.nlu.data import load_training_data, risk_training_examples
+from bot.nlu.data import Example, load_ordinary, load_training_data, risk_training_examples
+from bot.nlu.encoder import SentenceEncoder, VectorCache, load_encoder
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
-from bot.nlu.text import component
+from bot.nlu.semantic import Labelled, SemanticRisk, refit
+from bot.nlu.semantic import train as train_semantic
+from bot.nlu.text import component, normalise
 
 KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
-CODE_VERSION = "nlu-7"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-8"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
 
@@ -38,7 +43,7 @@ class ModelMissingError(RuntimeError):
 def content_key(nlu_dir: Path) -> str:
     digest = hashlib.sha256(f"{CODE_VERSION}|spacy {spacy_version}".encode())
     for path in sorted(
-        p for p in nlu_dir.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")
+        p for p in nlu_dir.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".tsv")
     ):
         digest.update(str(path.relative_to(nlu_dir)).encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -62,9 +67,13 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
         lookups=data.lookups,
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
+    semantic, figures = train_risk_model(
+        load_encoder(nlu_dir), risk_training_examples(data), load_ordinary(nlu_dir), cache_dir, seed
+    )
     tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=cache_dir))
     try:
         nlp.to_disk(tmp / "model")
+        semantic.save(tmp)
         # compiled patterns travel with the model: loading skips YAML parsing and compiling
         compiled = PatternMatcher(patterns, nlp).compiled
         (tmp / PATTERNS_FILE).write_text(json.dumps(compiled), encoding="utf-8")
@@ -74,6 +83,7 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
             "code_version": CODE_VERSION,
             "intent_examples": len(data.intents),
             "risk_examples": len(data.risks),
+            "semantic": figures,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         try:
@@ -88,6 +98,27 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
     prune(cache_dir, keep=KEEP_MODELS, current=target)
     return target
+
+
+def train_risk_model(
+    encoder: SentenceEncoder,
+    examples: list[Example],
+    ordinary: tuple[str, ...],
+    cache_dir: Path,
+    seed: int,
+    base: SemanticRisk | None = None,
+) -> tuple[SemanticRisk, dict[str, float]]:
+    """The calibrated semantic heads, from our own examples and real ordinary talk.
+
+    With `base`, only the networks are fitted again (its calibration and thresholds kept).
+    """
+    items = [Labelled(normalise(e.text), RiskLevel.parse(e.label), e.family) for e in examples]
+    items += [Labelled(normalise(t), RiskLevel.NONE, "ordinary", ordinary=True) for t in ordinary]
+    cache = VectorCache(cache_dir / f"vectors-{encoder.pin.revision[:12]}.npz", encoder.dim)
+    vectors = cache.encode(encoder, [i.text for i in items])
+    if base is not None:
+        return refit(base, vectors, items, seed=seed), {}
+    return train_semantic(vectors, items, seed=seed)
 
 
 def prune(cache_dir: Path, *, keep: int, current: Path | None = None) -> list[Path]:
@@ -124,6 +155,9 @@ def load_engine(nlu_dir: Path, cache_dir: Path, *, train_if_missing: bool = True
 
 
 def load_from(target: Path, nlu_dir: Path) -> Assessor:
+    # One message is a chain of small matrix products: one BLAS thread is faster than a pool
+    # that wakes for each, and leaves the other core to the event loop and the database.
+    threadpool_limits(limits=1, user_api="blas")
     nlp = spacy.load(target / "model")
     with contextlib.suppress(OSError):  # a read-only cache still works
         (target / "meta.json").touch()  # marks it in use, for prune()
@@ -133,4 +167,4 @@ def load_from(target: Path, nlu_dir: Path) -> Assessor:
     matcher = PatternMatcher(patterns, nlp, compiled)
     intents = tuple(component(nlp, INTENT_PIPE).labels)
     lookup_tagger(nlp)  # built now, so the first message does not wait for it
-    return Assessor(nlp, matcher, intents)
+    return Assessor(nlp, matcher, intents, load_encoder(nlu_dir), SemanticRisk.load(target))

@@ -22,18 +22,37 @@ from pathlib import Path
 from bot.core.risk import RiskLevel
 from bot.nlu.assessor import Assessor
 from bot.nlu.classifier import train_classifiers
-from bot.nlu.data import Example, load_training_data, risk_training_examples, split
+from bot.nlu.data import (
+    Example,
+    is_held_out,
+    load_ordinary,
+    load_training_data,
+    risk_training_examples,
+    split,
+)
+from bot.nlu.encoder import SentenceEncoder, load_encoder
+from bot.nlu.engine import train_risk_model
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
+from bot.nlu.semantic import SemanticRisk
 from bot.nlu.text import component
 
 LEVELS = tuple(RiskLevel)
 TARGETS = {
     "high_critical_recall": 0.97,
-    "sh_recall": 0.85,
-    "sh_fpr": 0.03,
-    "xstest_flagged": 0.02,
+    "sh_recall": 0.90,
+    "sh_fpr": 0.02,
+    "xstest_flagged": 0.01,
     "intent_macro_f1": 0.90,
+    "ordinary_high_per_10k": 10.0,
+    "ordinary_medium_per_10k": 50.0,
 }
+AT_MOST = frozenset(
+    {"sh_fpr", "xstest_flagged", "ordinary_high_per_10k", "ordinary_medium_per_10k"}
+)
+# GoEmotions emotions that count as ordinary talk: positive ones and neutral (ids in labels.txt)
+ORDINARY_EMOTIONS = frozenset({0, 1, 4, 5, 8, 13, 15, 17, 18, 20, 21, 23, 27})
+# Families of our own examples left out one at a time (train without, measure on it)
+LEAVE_OUT_MIN = 25
 
 
 @dataclass(slots=True)
@@ -115,6 +134,12 @@ class Evaluation:
     counsel: dict[str, Counter[str]]
     train_seconds: float
     sizes: dict[str, int]
+    ordinary: BinarySet | None = None  # GoEmotions dev: flagged medium+ / high+
+    ordinary_high: int = 0
+    ordinary_high_examples: list[tuple[str, str]] = field(default_factory=list)
+    families: list[tuple[str, str, int, float]] = field(default_factory=list)
+    calibration: dict[str, tuple[list[float], list[int]]] = field(default_factory=dict)
+    semantic_figures: dict[str, float] = field(default_factory=dict)
 
 
 def default_eval_dir() -> Path:
@@ -129,27 +154,100 @@ def default_eval_dir() -> Path:
 
 
 def held_out_engine(
-    nlu_dir: Path, *, seed: int
-) -> tuple[Assessor, list[Example], list[Example], float, dict[str, int]]:
+    nlu_dir: Path, cache_dir: Path, *, seed: int, encoder: SentenceEncoder | None = None
+) -> tuple[Assessor, list[Example], list[Example], float, dict[str, int], dict[str, float]]:
     data = load_training_data(nlu_dir)
     patterns = load_pattern_set(nlu_dir / "patterns")
     intent_train, intent_held = split(data.intents)
     risk_train, _ = split(risk_training_examples(data))
     _, risk_held = split(data.risks)  # score only the risk files themselves
+    encoder = encoder or load_encoder(nlu_dir)
     started = time.perf_counter()
     nlp = train_classifiers(
         patterns.lemma_overrides, intent_train, risk_train, seed=seed, lookups=data.lookups
     )
+    semantic, figures = train_risk_model(
+        encoder, risk_train, load_ordinary(nlu_dir), cache_dir, seed
+    )
     seconds = time.perf_counter() - started
     intents = tuple(component(nlp, "intent").labels)
-    engine = Assessor(nlp, PatternMatcher(patterns, nlp), intents)
+    engine = Assessor(nlp, PatternMatcher(patterns, nlp), intents, encoder, semantic)
     sizes = {
         "intent_train": len(intent_train),
         "intent_held": len(intent_held),
         "risk_train": len(risk_train),
         "risk_held": len(risk_held),
     }
-    return engine, intent_held, risk_held, seconds, sizes
+    return engine, intent_held, risk_held, seconds, sizes, figures
+
+
+def _ordinary(engine: Assessor, path: Path) -> tuple[BinarySet, int, list[tuple[str, str]]]:
+    """GoEmotions dev comments labelled only positive or neutral: how many would alarm."""
+    texts = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2 and {int(x) for x in parts[1].split(",")} <= ORDINARY_EMOTIONS:
+                texts.append(parts[0])
+    result = BinarySet("GoEmotions dev, positive or neutral")
+    high = 0
+    examples: list[tuple[str, str]] = []
+    for text, got in zip(texts, engine.assess_many(texts), strict=True):
+        result.negatives += 1
+        if _flag(got.risk):
+            result.flagged_negatives += 1
+            result.false_alarms.append((text, f"{got.risk.label} {' '.join(got.signals)}"))
+        if got.risk >= RiskLevel.HIGH:
+            high += 1
+            examples.append((text, f"{got.risk.label} {' '.join(got.signals)}"))
+    return result, high, examples
+
+
+def _leave_one_family_out(
+    nlu_dir: Path, cache_dir: Path, base: Assessor, encoder: SentenceEncoder, seed: int
+) -> list[tuple[str, str, int, float]]:
+    """Train the semantic heads without one family of our own examples; measure on it.
+
+    Families are the files under `nlu/risk/families/`.
+    The patterns stay, and so do the base model's calibration and thresholds: this measures
+    what the statistical layer adds to them on a kind of message it never saw.
+    Returns (family, level, size, share at its level or above).
+    """
+    data = load_training_data(nlu_dir)
+    examples = risk_training_examples(data)
+    ordinary = load_ordinary(nlu_dir)
+    families = sorted({e.family for e in data.risks if "/families/" in e.source})
+    out = []
+    for family in families:
+        kept = [e for e in examples if e.family != family]
+        left = [e for e in data.risks if e.family == family and not is_held_out(e.text)]
+        if len(left) < LEAVE_OUT_MIN:
+            continue
+        semantic, _ = train_risk_model(encoder, kept, ordinary, cache_dir, seed, base=base.semantic)
+        engine = base.with_semantic(semantic)
+        for level in sorted({RiskLevel.parse(e.label) for e in left}):
+            group = [e for e in left if RiskLevel.parse(e.label) == level]
+            got = list(engine.assess_many([e.text for e in group]))
+            if level >= RiskLevel.MEDIUM:
+                share = sum(a.risk >= level for a in got) / len(group)
+            else:  # none/low families: the share kept below medium
+                share = sum(a.risk < RiskLevel.MEDIUM for a in got) / len(group)
+            out.append((family, level.label, len(group), share))
+    return out
+
+
+def _calibration(
+    semantic: SemanticRisk, engine: Assessor, examples: list[Example]
+) -> dict[str, tuple[list[float], list[int]]]:
+    """Calibrated probabilities of each head on held-out examples, with their truths."""
+    texts = [e.text for e in examples]
+    vectors = engine.vectors(texts)
+    out = {}
+    for head in semantic.heads:
+        probs = head.probability(vectors)
+        truth = [int(RiskLevel.parse(e.label) >= head.level) for e in examples]
+        out[head.level.label] = ([float(p) for p in probs], truth)
+    return out
 
 
 def _flag(level: RiskLevel) -> bool:
@@ -216,8 +314,13 @@ def _counsel(engine: Assessor, path: Path) -> dict[str, Counter[str]]:
     return out
 
 
-def evaluate(nlu_dir: Path, eval_dir: Path, *, seed: int = 13) -> Evaluation:
-    engine, intent_held, risk_held, seconds, sizes = held_out_engine(nlu_dir, seed=seed)
+def evaluate(
+    nlu_dir: Path, eval_dir: Path, cache_dir: Path, *, seed: int = 13, families: bool = True
+) -> Evaluation:
+    encoder = load_encoder(nlu_dir)
+    engine, intent_held, risk_held, seconds, sizes, figures = held_out_engine(
+        nlu_dir, cache_dir, seed=seed, encoder=encoder
+    )
     risk = RiskScores()
     for ex, got in zip(risk_held, engine.assess_many([e.text for e in risk_held]), strict=True):
         risk.add(ex.text, RiskLevel.parse(ex.label), got.risk, got.signals)
@@ -234,7 +337,24 @@ def evaluate(nlu_dir: Path, eval_dir: Path, *, seed: int = 13) -> Evaluation:
     counsel_path = eval_dir / "counsel-chat" / "20200325_counsel_chat.csv"
     if counsel_path.is_file():
         counsel = _counsel(engine, counsel_path)
-    return Evaluation(risk, intent, moderation, xstest, xs_self, counsel, seconds, sizes)
+    ev = Evaluation(risk, intent, moderation, xstest, xs_self, counsel, seconds, sizes)
+    ev.semantic_figures = figures
+    corpus = ordinary_dev_path(eval_dir)
+    if corpus.is_file():
+        ev.ordinary, ev.ordinary_high, ev.ordinary_high_examples = _ordinary(engine, corpus)
+    examples = risk_training_examples(load_training_data(nlu_dir))
+    held_all = [e for e in examples if is_held_out(e.text)]
+    ev.calibration = _calibration(engine.semantic, engine, held_all)
+    if families:
+        ev.families = _leave_one_family_out(nlu_dir, cache_dir, engine, encoder, seed)
+    return ev
+
+
+def ordinary_dev_path(eval_dir: Path) -> Path:
+    """GoEmotions dev split: `SIGNPOST_CORPORA_DIR`, else `corpora/` beside the eval folder."""
+    env = os.environ.get("SIGNPOST_CORPORA_DIR")
+    root = Path(env) if env else eval_dir.parent.parent / "corpora"
+    return root / "goemotions" / "dev.tsv"
 
 
 def targets_met(ev: Evaluation) -> dict[str, tuple[float, bool]]:
@@ -254,6 +374,11 @@ def targets_met(ev: Evaluation) -> dict[str, tuple[float, bool]]:
         out["sh_fpr"] = (ev.moderation.fpr, ev.moderation.fpr <= TARGETS["sh_fpr"])
     if ev.xstest:
         out["xstest_flagged"] = (ev.xstest.fpr, ev.xstest.fpr <= TARGETS["xstest_flagged"])
+    if ev.ordinary and ev.ordinary.negatives:
+        high = 1e4 * ev.ordinary_high / ev.ordinary.negatives
+        medium = 1e4 * ev.ordinary.fpr
+        out["ordinary_high_per_10k"] = (high, high <= TARGETS["ordinary_high_per_10k"])
+        out["ordinary_medium_per_10k"] = (medium, medium <= TARGETS["ordinary_medium_per_10k"])
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.risk import RiskLevel
-from bot.nlu.evaluate import TARGETS, BinarySet, Evaluation, targets_met
+from bot.nlu.evaluate import AT_MOST, TARGETS, BinarySet, Evaluation, targets_met
 
 MAX_LISTED = 40
 
@@ -58,6 +58,30 @@ def _binary(rows: list[str], result: BinarySet | None, what: str) -> None:
         rows.append("")
 
 
+def _calibration_png(ev: Evaluation, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+    for level, (probs, truth) in ev.calibration.items():
+        bins: dict[int, list[int]] = {}
+        for p, t in zip(probs, truth, strict=True):
+            bins.setdefault(min(int(p * 10), 9), []).append(t)
+        xs = [(b + 0.5) / 10 for b in sorted(bins)]
+        ys = [sum(bins[b]) / len(bins[b]) for b in sorted(bins)]
+        ax.plot(xs, ys, marker="o", label=f"P(risk >= {level})")
+    ax.set_xlabel("predicted probability (held-out, 10 bins)")
+    ax.set_ylabel("observed share")
+    ax.set_title("Semantic risk heads: calibration")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def _short(text: str, limit: int = 160) -> str:
     flat = " ".join(text.split()).replace("|", "/").replace("`", "'")
     return flat if len(flat) <= limit else flat[:limit] + "…"
@@ -93,7 +117,7 @@ def write_report(ev: Evaluation, out_dir: Path) -> str:
         "|---|---|---|---|",
     ]
     for name, (value, ok) in met.items():
-        op = "<=" if name in ("sh_fpr", "xstest_flagged") else ">="
+        op = "<=" if name in AT_MOST else ">="
         rows.append(f"| {name} | {_pct(value)} | {op} {TARGETS[name]} | {'yes' if ok else 'NO'} |")
     rows += [
         "",
@@ -141,6 +165,54 @@ def write_report(ev: Evaluation, out_dir: Path) -> str:
         "|---|---|",
     ]
     rows.extend(f"| {label} | {_pct(f1)} |" for label, f1 in sorted(ev.intent.f1().items()))
+    rows += ["", "## Ordinary talk: GoEmotions dev (real Reddit comments)", ""]
+    if ev.ordinary:
+        n = ev.ordinary.negatives
+        rows += [
+            f"{n} comments labelled only with positive emotions or neutral "
+            "(`../shared/corpora/goemotions/dev.tsv`; its train split is in `nlu/corpora/`).",
+            "",
+            f"- high or critical: {ev.ordinary_high} ({1e4 * ev.ordinary_high / n:.1f} per 10,000)",
+            f"- medium or above: {ev.ordinary.flagged_negatives} "
+            f"({1e4 * ev.ordinary.fpr:.1f} per 10,000)",
+            "",
+            "Flagged medium or above (read them: a few are real distress, not false alarms):",
+            "",
+        ]
+        rows.extend(f"- `{lvl}` {_short(text)}" for text, lvl in ev.ordinary.false_alarms)
+        rows.append("")
+    else:
+        rows.append("_GoEmotions dev: not found, skipped._")
+    rows += ["", "## Leave one family out", ""]
+    if ev.families:
+        rows += [
+            "The semantic heads retrained without one family of our own examples "
+            "(`nlu/risk/families/<family>.yml`), then measured on that family's training "
+            "examples: for a medium+ family, the share reaching its level; for a none/low "
+            "family, the share kept below medium. Patterns stay in place.",
+            "",
+            "| family | level | examples | share |",
+            "|---|---|---|---|",
+        ]
+        rows.extend(f"| {f} | {lvl} | {n} | {_pct(share)} |" for f, lvl, n, share in ev.families)
+        rows.append("")
+    else:
+        rows.append("_skipped (`--no-families`) or no family files._")
+    rows += ["", "## Calibration", ""]
+    if ev.calibration:
+        _calibration_png(ev, out_dir / "nlu_calibration.png")
+        rows += [
+            "Calibrated probability of each semantic head against the observed share, on the "
+            "held-out split (`nlu_calibration.png`). Thresholds chosen on out-of-fold "
+            "predictions of the training split for the false-alarm budget: "
+            + ", ".join(
+                f"{k.removesuffix('_threshold')} {v:.3f}"
+                for k, v in ev.semantic_figures.items()
+                if k.endswith("_threshold")
+            )
+            + ".",
+            "",
+        ]
     rows += ["", "## OpenAI moderation set (SH)", ""]
     _binary(rows, ev.moderation, "OpenAI moderation")
     rows += ["## XSTest safe prompts", ""]

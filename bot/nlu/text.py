@@ -14,11 +14,14 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
-# Long messages: the classifier only needs the gist, patterns want both ends (a note often ends
-# with the plan). Keeping the head and tail bounds the work for a 1 MB paste.
-PATTERN_HEAD_CHARS = 4000
-PATTERN_TAIL_CHARS = 2000
+# Long messages are read whole, in overlapping windows of about what the encoder reads at once
+# (256 word pieces); the highest window wins. A paste beyond ASSESS_CHARS (far above any
+# platform's limit) is read at its head and its tail (a note often ends with the plan).
+WINDOW_CHARS = 1000
+ASSESS_CHARS = 60_000
+ASSESS_TAIL_CHARS = 4000
 CLASSIFIER_CHARS = 1500
+_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u2060\ufeff]+")
 _SPACES = re.compile(r"[ \t]+")
@@ -68,14 +71,35 @@ def normalise(text: str) -> str:
     return text.strip()
 
 
-def clip_for_patterns(text: str) -> str:
-    if len(text) <= PATTERN_HEAD_CHARS + PATTERN_TAIL_CHARS:
-        return text
-    return f"{text[:PATTERN_HEAD_CHARS]}\n{text[-PATTERN_TAIL_CHARS:]}"
+def windows(text: str) -> list[str]:
+    """A message as overlapping windows of whole sentences, each at most about WINDOW_CHARS.
 
-
-def clip_for_classifier(text: str) -> str:
-    return text[:CLASSIFIER_CHARS]
+    Consecutive windows share one sentence, so a statement split across a boundary is still
+    read with its neighbour. Short messages are one window.
+    """
+    if len(text) > ASSESS_CHARS:
+        text = f"{text[: ASSESS_CHARS - ASSESS_TAIL_CHARS]}\n{text[-ASSESS_TAIL_CHARS:]}"
+    if len(text) <= WINDOW_CHARS:
+        return [text]
+    sentences: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > WINDOW_CHARS:  # one endless sentence: cut at a space
+            cut = sentence.rfind(" ", WINDOW_CHARS // 2, WINDOW_CHARS)
+            cut = cut if cut > 0 else WINDOW_CHARS
+            sentences.append(sentence[:cut])
+            sentence = sentence[cut:]
+        if sentence.strip():
+            sentences.append(sentence)
+    out: list[str] = []
+    current: list[str] = []
+    for sentence in sentences:
+        if current and sum(len(s) + 1 for s in current) + len(sentence) > WINDOW_CHARS:
+            out.append(" ".join(current))
+            current = [current[-1]] if len(current[-1]) + len(sentence) < WINDOW_CHARS else []
+        current.append(sentence)
+    if current:
+        out.append(" ".join(current))
+    return out or [text[:WINDOW_CHARS]]
 
 
 def build_nlp(lemma_overrides: Mapping[str, str]) -> Language:

@@ -101,6 +101,7 @@ def small_nlu(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("nlu")
     shutil.copytree(REPO / "nlu" / "patterns", root / "patterns")
     shutil.copytree(REPO / "nlu" / "lexicon", root / "lexicon")
+    shutil.copy(REPO / "nlu" / "encoder.yml", root / "encoder.yml")
     (root / "intents").mkdir()
     (root / "risk").mkdir()
     for name, lines in INTENTS.items():

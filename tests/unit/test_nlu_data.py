@@ -9,7 +9,7 @@ import pytest
 from bot.core.risk import RiskLevel
 from bot.nlu.classifier import risk_from_scores
 from bot.nlu.data import NluDataError, is_held_out, load_training_data, split
-from bot.nlu.text import clip_for_patterns, normalise
+from bot.nlu.text import ASSESS_CHARS, WINDOW_CHARS, normalise, windows
 
 REPO_NLU = Path(__file__).resolve().parents[2] / "nlu"
 REQUIRED_INTENTS = {
@@ -102,11 +102,21 @@ def test_normalise_undoes_leetspeak_but_keeps_numbers() -> None:
     assert normalise("ÖLMEK İSTİYORUM") == "ölmek istiyorum"  # Turkish dotted capital I
 
 
-def test_long_text_keeps_both_ends_for_the_patterns() -> None:
-    text = "start " + "x" * 100_000 + " the end"
-    clipped = clip_for_patterns(text)
-    assert clipped.startswith("start") and clipped.endswith("the end")
-    assert len(clipped) < 10_000
+def test_a_huge_paste_keeps_both_ends() -> None:
+    text = "start " + "x " * 100_000 + " the end"
+    parts = windows(text)
+    assert parts[0].startswith("start") and parts[-1].endswith("the end")
+    assert sum(len(p) for p in parts) < 2 * ASSESS_CHARS
+
+
+def test_long_posts_are_read_whole_in_overlapping_windows() -> None:
+    sentences = [f"sentence number {i} is here." for i in range(300)]
+    parts = windows(" ".join(sentences))
+    assert all(len(p) <= WINDOW_CHARS for p in parts)
+    joined = " ".join(parts)
+    assert all(s in joined for s in sentences)  # nothing after character 4,000 is lost
+    for before, after in zip(parts, parts[1:], strict=False):
+        assert before.split(". ")[-1].rstrip(".") in after  # neighbours share a sentence
 
 
 def test_classifier_level_is_the_highest_cumulative_level_over_threshold() -> None:
