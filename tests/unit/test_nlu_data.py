@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,7 @@ def test_long_posts_are_read_whole_in_overlapping_windows() -> None:
     assert all(len(p) <= WINDOW_CHARS for p in parts)
     joined = " ".join(parts)
     assert all(s in joined for s in sentences)  # nothing after character 4,000 is lost
-    for before, after in zip(parts, parts[1:], strict=False):
+    for before, after in itertools.pairwise(parts):
         assert before.split(". ")[-1].rstrip(".") in after  # neighbours share a sentence
 
 
