@@ -27,6 +27,10 @@ _LISTEN_PAIR = (Flow.STEPPING_DOWN, Flow.LISTENING)
 _MEDICAL_PAIR = (Flow.MEDICAL_NOW, Flow.MEDICAL_STILL)
 MEDICAL_INTENT_CONFIDENCE = 0.6  # the classifier alone, without a pattern, must be this sure
 MEDICAL_KINDS = ("medical_overdose", "medical_bleeding", "medical_chest")
+# what a message in the listening states may be, besides something to listen to
+LISTEN_KINDS = ("minimising", "still_there", "thanks", "dont_know")
+# answers to the crisis questions (are you safe? will you get medical help?)
+ANSWER_KINDS = ("not_safe", "safe", "no", "yes", "no_hospital")
 # intents that keep their everyday meaning during the crisis conversation
 PASS_THROUGH = frozenset(
     {
@@ -122,13 +126,19 @@ class CrisisFlow:
         flow = state.pending
         if flow is None or not flow.in_crisis:
             return None
-        if state.recent_risk < RiskLevel.HIGH and turn.assessment.risk < RiskLevel.HIGH:
+        if self._faded(turn):
             turn.state = replace(state, pending=None)  # the crisis has faded: everyday again
             return None
         if flow is Flow.WITH_MODERATOR:  # the moderator has left: listen again
             flow = Flow.STEPPING_DOWN
         text = turn.text
         intent = turn.assessment.intent
+        if u.means("secrecy", text):
+            after = self._after_reply(turn, flow)
+            if flow in _MEDICAL_PAIR:  # still a medical emergency: stay in it
+                after = _MEDICAL_PAIR[1] if flow is Flow.MEDICAL_NOW else _MEDICAL_PAIR[0]
+            turn.state = replace(turn.state, pending=after)
+            return [self._msg(turn, "crisis.secrecy", buttons=self._buttons(turn))]
         if flow in _MEDICAL_PAIR:
             return self._medical_again(turn, flow)
         if flow is Flow.ASKED_IF_SAFE:
@@ -142,16 +152,29 @@ class CrisisFlow:
         region = self._typed_region(turn, flow)
         if region is not None:
             return self._region_set(turn, region)
-        if intent in PASS_THROUGH and turn.assessment.risk < RiskLevel.HIGH:
-            return None
+        kind = u.first(LISTEN_KINDS, text)
+        if kind is None and intent in PASS_THROUGH and turn.assessment.risk < RiskLevel.HIGH:
+            turn.state = replace(turn.state, pending=self._after_reply(turn, flow))
+            if intent == "third_party_concern":
+                return [self.d._third_party(turn)]
+            return self.d._intent(turn, turn.assessment)
         return self._listen(turn, flow)
+
+    def _faded(self, turn: Turn) -> bool:
+        """The risk floor has run out and this message is no answer to the crisis
+        conversation ("are you still there?" and "no" still are)."""
+        if turn.state.recent_risk >= RiskLevel.HIGH or turn.assessment.risk >= RiskLevel.MEDIUM:
+            return False
+        answers = (*LISTEN_KINDS, *ANSWER_KINDS)
+        return self.d.understanding.first(answers, turn.text) is None
 
     def _typed_region(self, turn: Turn, flow: Flow) -> str | None:
         d = self.d
-        if flow is not Flow.CRISIS_REGION and turn.assessment.intent != "set_region":
-            return None
         place = d.understanding.place(turn.text)
-        for candidate in (turn.text, place):
+        whole = turn.text if flow is Flow.CRISIS_REGION or len(turn.text.split()) <= 3 else None
+        if place is None and whole is None:
+            return None
+        for candidate in (whole, place):
             if candidate:
                 region = d.signposts.resolve(candidate)
                 if region is not None:
@@ -213,7 +236,7 @@ class CrisisFlow:
             return replies
         phase = "b" if flow is Flow.LISTENING else "a"
         turn.state = replace(turn.state, pending=self._after_reply(turn, flow))
-        kind = u.first(("minimising", "still_there", "thanks", "dont_know"), text)
+        kind = u.first(LISTEN_KINDS, text)
         if kind == "minimising":
             key = "crisis.step_back" if phase == "a" else "crisis.step_back_again"
             buttons = (

@@ -453,8 +453,12 @@ class Dialogue:
         if medical is not None:
             return await self.crisis.medical(turn, medical)
         in_crisis = turn.state.pending is not None and turn.state.pending.in_crisis
+        if u.means("harassment_target", text) and a.risk < RiskLevel.CRITICAL:
+            return [self._harassment_target(turn)]
         if a.risk >= RiskLevel.HIGH and not in_crisis:
             return await self.crisis.start(turn, a.risk)
+        if u.means("bot_question", text) and not u.means("human_request", text):
+            return [self._about_bot(turn, "bot_identity")]
         if u.means("human_request", text) or a.intent == "human_request":
             return await self._human(turn)
         if in_crisis:
@@ -469,8 +473,6 @@ class Dialogue:
             if u.means("worse", text) or a.risk >= RiskLevel.MEDIUM:
                 return self._exercise_paused(turn)
             return self._exercise_turn(turn)
-        if u.means("harassment_target", text):
-            return [self._harassment_target(turn)]
         if a.intent == "third_party_concern":
             return [self._third_party(turn)]
         if a.risk >= RiskLevel.MEDIUM:
