@@ -609,9 +609,12 @@ class Dialogue:
         if turn.assessment.risk >= RiskLevel.HIGH or (
             turn.state.pending is not None and turn.state.pending.in_crisis
         ):
-            notice = self.c.reply(
-                turn.chat, f"other_language.{language}.notice", emergency=emergency
-            )
+            keys = [f"other_language.{language}.notice"]
+            if turn.assessment.risk >= RiskLevel.HIGH and self.texts.has(
+                f"other_language.{language}.crisis"
+            ):  # the opening of the crisis reply in the person's language
+                keys.insert(0, f"other_language.{language}.crisis")
+            notice = self.c.reply(turn.chat, *keys, kind=ReplyKind.CRISIS, emergency=emergency)
             return [notice, *await self._decide_text(turn)]
         block = self.signposts.block(region, turn.inbound.received_at, crisis=True)
         buttons = (self.c.button("buttons.human", "/human"),)
