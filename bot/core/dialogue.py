@@ -508,6 +508,8 @@ class Dialogue:
             return [self.c.reply(chat, "no_words", buttons=self.c.menu())]
         if self.understanding.means("insult", turn.text):
             return [self._insult(turn)]
+        if self.understanding.means("privacy_question", turn.text):
+            return [self._about_bot(turn, "privacy_answer")]
         match a.intent:
             case "greet":
                 if not turn.state.notice_shown:
@@ -537,6 +539,8 @@ class Dialogue:
                 return [self._about_bot(turn, "privacy_answer")]
             case "insult":
                 return [self._insult(turn)]
+            case "other_language":
+                return [self._about_bot(turn, "languages_answer")]
         # distress the assessor judged below medium ("this exam is killing me") gets everyday
         # support, not the severe-distress reply
         if a.risk >= RiskLevel.LOW or a.intent in ("venting", "acute_distress"):
