@@ -165,6 +165,8 @@ class CrisisFlow:
         conversation ("are you still there?" and "no" still are)."""
         if turn.state.recent_risk >= RiskLevel.HIGH or turn.assessment.risk >= RiskLevel.MEDIUM:
             return False
+        if turn.state.pending is Flow.WITH_MODERATOR:  # the moderator has left, risk is gone
+            return True
         answers = (*LISTEN_KINDS, *ANSWER_KINDS)
         return self.d.understanding.first(answers, turn.text) is None
 
