@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from bot.core.commands import CommandRegistry, parse_command
 from bot.core.compose import Composer
 from bot.core.crisis import CrisisFlow
+from bot.core.exercise_flow import ExerciseFlow
 from bot.core.exercises import COMMAND_ALIASES, Exercise, catalogue
 from bot.core.limits import MessageLimiter, Verdict
 from bot.core.messages import Button, ChatRef, Inbound, Outcome, Reply, ReplyKind
@@ -27,9 +28,6 @@ from bot.core.understand import Understanding
 
 log = logging.getLogger(__name__)
 
-NEXT_WORDS = {"next", "n", "ok", "okay", "done", "go", "continue", "k", "yes", "y", "ready"}
-FEELINGS = ("better", "same", "worse")
-OFFERED_EXERCISE = "box"  # what `support.low` offers to start on a "yes"
 
 Answer = Callable[["Turn"], Awaitable[list[Reply] | None]]
 
@@ -103,9 +101,10 @@ class Dialogue:
         self.exercises: dict[str, Exercise] = catalogue(texts)
         self.understanding = Understanding.load(texts)
         self.crisis = CrisisFlow(self)
+        self.ex = ExerciseFlow(self)
         self.commands = self._command_registry()
         self.flows: dict[Flow, FlowAnswers] = {
-            Flow.EXERCISE_OFFERED: FlowAnswers(yes=self._start_offered),
+            Flow.EXERCISE_OFFERED: FlowAnswers(yes=self.ex.start_offered),
             Flow.FEELING: FlowAnswers(),
             Flow.FORGET: FlowAnswers(yes=self._forget, no=self._forget_cancelled),
             Flow.HUMAN: FlowAnswers(yes=self._human),
@@ -123,9 +122,9 @@ class Dialogue:
         r.add(self._cmd_exercise, "exercise")
         for alias, exercise in COMMAND_ALIASES.items():  # `/breathe` is `/exercise box`
             r.add(self._cmd_exercise, alias, argument=exercise)
-        r.add(lambda turn, _: self._exercise_menu(turn), "exercises")
+        r.add(lambda turn, _: self.ex.menu(turn), "exercises")
         r.add(self._cmd_next, "next")
-        r.add(lambda turn, _: self._stop(turn), "stop", "cancel")
+        r.add(lambda turn, _: self.ex.stop(turn), "stop", "cancel")
         r.add(self._cmd_feel, "feel")
         r.add(lambda turn, _: self.crisis.safe_now(turn), "safe")
         # ways to a person or to one's own data: never limited, so the notice's buttons work
@@ -469,10 +468,10 @@ class Dialogue:
                 return await self.crisis.start(turn, a.risk)
         if turn.state.exercise is not None:
             if a.intent == "stop":
-                return self._stop(turn)
+                return self.ex.stop(turn)
             if u.means("worse", text) or a.risk >= RiskLevel.MEDIUM:
-                return self._exercise_paused(turn)
-            return self._exercise_turn(turn)
+                return self.ex.paused(turn)
+            return self.ex.step(turn)
         if a.intent == "third_party_concern":
             return [self._third_party(turn)]
         if a.risk >= RiskLevel.MEDIUM:
@@ -522,11 +521,11 @@ class Dialogue:
             case "capabilities":
                 return [self.c.reply(chat, "help", buttons=self.c.menu())]
             case "coping_request" | "mindfulness_request":
-                return self._exercise_menu(turn)
+                return self.ex.menu(turn)
             case "helplines_request":
                 return self._helplines(turn)
             case "stop":
-                return self._stop(turn)
+                return self.ex.stop(turn)
             case "forget":
                 return self._forget_confirm(turn)
             case "harassment":
@@ -545,7 +544,7 @@ class Dialogue:
         # support, not the severe-distress reply
         if a.risk >= RiskLevel.LOW or a.intent in ("venting", "acute_distress"):
             turn.state = replace(turn.state, pending=Flow.EXERCISE_OFFERED)
-            return [self.c.reply(chat, "support.low", buttons=self._exercise_buttons())]
+            return [self.c.reply(chat, "support.low", buttons=self.ex.buttons())]
         if a.intent in ("affirm", "deny"):
             return [self.c.reply(chat, "menu_prompt", buttons=self.c.menu())]
         return [self.c.reply(chat, "fallback", buttons=self.c.menu())]
@@ -572,13 +571,13 @@ class Dialogue:
 
     def _cmd_exercise(self, turn: Turn, key: str) -> list[Reply]:
         if key in self.exercises:
-            return self._start_exercise(turn, key)
-        return self._exercise_menu(turn)
+            return self.ex.start(turn, key)
+        return self.ex.menu(turn)
 
     def _cmd_next(self, turn: Turn, arg: str) -> list[Reply]:
         if turn.state.exercise is None:
             return [self.c.reply(turn.chat, "exercise.none_running", buttons=self.c.menu())]
-        return self._exercise_turn(turn)
+        return self.ex.step(turn)
 
     def _cmd_feel(self, turn: Turn, how: str) -> list[Reply]:
         turn.state = replace(turn.state, pending=None)
@@ -589,9 +588,7 @@ class Dialogue:
             )
             return [reply]
         if how == "same":
-            return [
-                self.c.reply(turn.chat, "support.feeling_same", buttons=self._exercise_buttons())
-            ]
+            return [self.c.reply(turn.chat, "support.feeling_same", buttons=self.ex.buttons())]
         return [self.c.reply(turn.chat, "support.feeling_better")]
 
     async def _cmd_forget(self, turn: Turn, arg: str) -> list[Reply]:
@@ -652,19 +649,6 @@ class Dialogue:
         )
         return self.c.reply(turn.chat, "insult", buttons=buttons)
 
-    def _exercise_paused(self, turn: Turn) -> list[Reply]:
-        """Distress inside an exercise pauses it and answers the distress."""
-        turn.state = replace(turn.state, exercise=None, exercise_step=0, pending=None)
-        paused = self.texts.get("exercise_pause.paused")
-        if self.understanding.means("worse", turn.text) and turn.assessment.risk < RiskLevel.HIGH:
-            buttons = (self.c.button("buttons.human", "/human"),)
-            reply = self._with_lines(
-                turn.inbound, turn.state, "exercise_pause.worse", buttons=buttons
-            )
-            return [replace(reply, text=f"{paused}\n\n{reply.text}")]
-        replies = self._support_medium(turn)
-        return [replace(replies[0], text=f"{paused}\n\n{replies[0].text}"), *replies[1:]]
-
     def _support_medium(self, turn: Turn) -> list[Reply]:
         buttons = (
             self.c.button("buttons.helplines", "/helplines"),
@@ -718,60 +702,6 @@ class Dialogue:
         turn.state = replace(turn.state, region=region, pending=None)
         name = self.signposts.region_name(region)
         return [self._with_lines(turn.inbound, turn.state, "region.set", region_name=name)]
-
-    def _exercise_buttons(self) -> tuple[Button, ...]:
-        return (
-            self.c.button("buttons.breathe", "/breathe"),
-            self.c.button("buttons.ground", "/ground"),
-            self.c.button("buttons.exercises", "/exercises"),
-        )
-
-    def _exercise_menu(self, turn: Turn) -> list[Reply]:
-        buttons = tuple(
-            self.c.label_button(ex.title, f"/exercise {key}") for key, ex in self.exercises.items()
-        )
-        return [self.c.reply(turn.chat, "support.coping_offer", buttons=buttons)]
-
-    async def _start_offered(self, turn: Turn) -> list[Reply] | None:
-        if OFFERED_EXERCISE not in self.exercises:
-            return None
-        return self._start_exercise(turn, OFFERED_EXERCISE)
-
-    def _start_exercise(self, turn: Turn, key: str) -> list[Reply]:
-        turn.state = replace(turn.state, exercise=key, exercise_step=0, pending=None)
-        return [self._step_reply(turn, key, 0)]
-
-    def _step_reply(self, turn: Turn, key: str, step: int) -> Reply:
-        exercise = self.exercises[key]
-        buttons = (self.c.button("buttons.next", "/next"), self.c.button("buttons.stop", "/stop"))
-        text = exercise.steps[step]
-        if step == 0:
-            text = f"{exercise.title}\n\n{text}"
-        return Reply(turn.chat, text, buttons)
-
-    def _exercise_turn(self, turn: Turn) -> list[Reply]:
-        key = turn.state.exercise
-        if key is None or key not in self.exercises:
-            turn.state = replace(turn.state, exercise=None, exercise_step=0)
-            return [self.c.reply(turn.chat, "exercise.none_running", buttons=self.c.menu())]
-        word = turn.text.lower().strip(" .!") if turn.text else "next"
-        moving_on = word in NEXT_WORDS or turn.assessment.intent == "affirm"
-        if not moving_on and word.endswith("?"):  # a typed answer to a step counts as going on
-            return [self.c.reply(turn.chat, "exercise.hint")]
-        step = turn.state.exercise_step + 1
-        if step >= len(self.exercises[key].steps):
-            turn.state = replace(turn.state, exercise=None, exercise_step=0, pending=Flow.FEELING)
-            buttons = tuple(self.c.button(f"buttons.{f}", f"/feel {f}") for f in FEELINGS)
-            return [self.c.reply(turn.chat, "exercise.feeling", buttons=buttons)]
-        turn.state = replace(turn.state, exercise_step=step)
-        return [self._step_reply(turn, key, step)]
-
-    def _stop(self, turn: Turn) -> list[Reply]:
-        if turn.state.exercise is None:
-            turn.state = replace(turn.state, pending=None)
-            return [self.c.reply(turn.chat, "exercise.none_running")]
-        turn.state = replace(turn.state, exercise=None, exercise_step=0, pending=None)
-        return [self.c.reply(turn.chat, "exercise.stopped", buttons=self.c.menu())]
 
     def _forget_confirm(self, turn: Turn) -> list[Reply]:
         turn.state = replace(turn.state, pending=Flow.FORGET)
