@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pytest
@@ -24,6 +25,7 @@ from bot.app import App, build
 from bot.config import Settings
 from bot.content import ContentPaths
 from bot.core.identity import pseudonymise
+from bot.core.messages import ModeratorInbound
 from bot.core.ports import NluEngine
 from bot.core.texts import Texts
 from bot.nlu.engine import load_engine
@@ -49,6 +51,7 @@ KNOWN = {
     "question",
     "case",
     "max_chars",
+    "silent",
 }
 _BUTTONS = re.compile(r"\[(\d+)\] (.+?)(?=\s{3}\[\d+\]|$)")
 
@@ -64,11 +67,15 @@ class Place(Protocol):
 
     async def set_region(self, code: str) -> None: ...
 
-    async def say(self, text: str) -> Answer: ...
+    async def say(self, text: str, *, silent: bool = False) -> Answer: ...
 
     async def press(self, label: str) -> Answer: ...
 
     async def case_open(self) -> bool: ...
+
+    async def moderator(self, action: str) -> None:
+        """A moderator presses Claim ("claim") or Resolve ("resolve") on the person's case."""
+        ...
 
 
 class OnTerminal:
@@ -78,12 +85,13 @@ class OnTerminal:
         self.app = app
         self.out = io.StringIO()
         self.chat = ConsoleChat(app, self.out, interactive=False)
-        app.register_sink(RecordingSink("console"))  # a moderators' room for the terminal
+        self.sink = RecordingSink("console")  # a moderators' room for the terminal
+        app.register_sink(self.sink)
 
     async def set_region(self, code: str) -> None:
         await self.chat.set_region(code)
 
-    async def say(self, text: str) -> Answer:
+    async def say(self, text: str, *, silent: bool = False) -> Answer:
         start = len(self.out.getvalue())
         outcome = await self.app.handle(self.chat.inbound_for(text))
         self.chat.show(outcome.replies)
@@ -107,6 +115,20 @@ class OnTerminal:
         state = await self.app.store.load_conversation(f"console:{self.chat.user}")
         return state.open_case_id is not None
 
+    async def moderator(self, action: str) -> None:
+        await self.app.dispatcher.deliver_due()
+        ping = next(n for n, _ in reversed(self.sink.notices) if n.buttons)
+        button = ping.buttons[0 if action == "claim" else 1]
+        event = ModeratorInbound(
+            platform="console",
+            moderator="mod-1",
+            moderator_name="Mo",
+            received_at=datetime.now(UTC),
+            is_moderator=True,
+            payload=button.payload,
+        )
+        assert (await self.app.handle_moderator(event)).ack
+
 
 class OnTelegram:
     """A private chat with the bot on Telegram; the moderators' room is a forum supergroup."""
@@ -119,7 +141,11 @@ class OnTelegram:
     async def set_region(self, code: str) -> None:
         await self.app.set_region("telegram", self.user, code)
 
-    async def _answer(self, before: int) -> Answer:
+    async def _answer(self, before: int, *, silent: bool = False) -> Answer:
+        if silent:  # nothing may come: give the bot time to (wrongly) answer
+            await asyncio.sleep(1.5)
+            sent = self.api.sent_to(tc.ALICE.id)[before:]
+            return Answer("\n\n".join(str(p["text"]) for p in sent))
         await self.api.wait_for_messages(tc.ALICE.id, before + 1, 20)
         count = -1
         while count != len(self.api.sent_to(tc.ALICE.id)):  # until the bot has said it all
@@ -134,10 +160,10 @@ class OnTelegram:
         ]
         return Answer("\n\n".join(str(p["text"]) for p in sent), buttons)
 
-    async def say(self, text: str) -> Answer:
+    async def say(self, text: str, *, silent: bool = False) -> Answer:
         before = len(self.api.sent_to(tc.ALICE.id))
         self.api.send_text(self.chat, tc.ALICE, text)
-        return await self._answer(before)
+        return await self._answer(before, silent=silent)
 
     async def press(self, label: str) -> Answer:
         data = None
@@ -156,6 +182,22 @@ class OnTelegram:
     async def case_open(self) -> bool:
         state = await self.app.store.load_conversation(f"telegram:{self.user}")
         return state.open_case_id is not None
+
+    async def moderator(self, action: str) -> None:
+        api = self.api
+        await api.wait_until(lambda: any("reply_markup" in p for p in api.sent_to(tc.MODS_ID)), 15)
+        params = next(p for p in api.sent_to(tc.MODS_ID) if "reply_markup" in p)
+        ping = next(
+            m
+            for (chat, _), m in api._state.messages.items()
+            if chat == tc.MODS_ID and m.get("text") == params["text"]
+        )
+        claim, resolve, _ = tc.buttons(params)
+        before = len(api.sent_to(tc.ALICE.id))
+        await tc.press(api, tc.MOD, ping, claim if action == "claim" else resolve)
+        await api.wait_for_messages(
+            tc.ALICE.id, before + 1, 15
+        )  # "a moderator has joined" / "left"
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +269,8 @@ async def check(
         assert "?" in text, f"{shown}\n--- asks nothing"
     if "case" in expect:
         assert await where.case_open() == expect["case"], f"{shown}\n--- case {expect['case']}"
+    if expect.get("silent"):
+        assert not text, f"{shown}\n--- the bot should have stayed quiet"
     if "max_chars" in expect:
         assert len(text) <= expect["max_chars"], f"{shown}\n--- {len(text)} characters"
 
@@ -243,11 +287,15 @@ async def test_conversation(
             await where.set_region(region)
         previous = ""
         for number, turn in enumerate(scenario["turns"], 1):
+            if "moderator" in turn:
+                await where.moderator(turn["moderator"])
+                continue
             if "press" in turn:
                 answer = await where.press(turn["press"])
                 said = f"[{turn['press']}]"
             else:
-                answer = await where.say(turn["say"])
+                silent = bool(turn.get("expect", {}).get("silent"))
+                answer = await where.say(turn["say"], silent=silent)
                 said = turn["say"]
             label = f"{scenario['name']} / turn {number}: {said!r}"
             await check(where, texts, answer, previous, turn.get("expect", {}), region, label)
@@ -267,7 +315,7 @@ def test_every_scenario_property_is_known() -> None:
     for scenario in SCENARIOS:
         for turn in scenario["turns"]:
             assert set(turn.get("expect", {})) <= KNOWN, scenario["name"]
-            assert ("say" in turn) != ("press" in turn), scenario["name"]
+            assert sum(k in turn for k in ("say", "press", "moderator")) == 1, scenario["name"]
 
 
 def test_scenarios_cover_issue_12() -> None:
@@ -280,6 +328,7 @@ def test_scenarios_cover_issue_12() -> None:
         "typed request for a person",
         "third-party",
         "step-down",
+        "with a moderator",
         "exercises notice",
         "chest pain",
         "insults",
