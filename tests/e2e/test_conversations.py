@@ -150,7 +150,7 @@ class OnTelegram:
         count = -1
         while count != len(self.api.sent_to(tc.ALICE.id)):  # until the bot has said it all
             count = len(self.api.sent_to(tc.ALICE.id))
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(0.6)
         sent = self.api.sent_to(tc.ALICE.id)[before:]
         buttons = [
             button["text"]
