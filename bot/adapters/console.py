@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol, TextIO
 
@@ -23,8 +24,20 @@ class ConsoleCore(Protocol):
     async def set_region(self, platform: str, user: str, region: str) -> None: ...
 
 
-def _read_line(stream: BinaryIO) -> bytes:
-    return stream.readline()
+def _reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[bytes]) -> None:
+    """Read stdin on a daemon thread, so Ctrl-C ends the chat at once (a blocking read in the
+    default executor would keep the process waiting for Enter). b"" marks the end."""
+    try:
+        while True:
+            raw = stream.readline()
+            loop.call_soon_threadsafe(lines.put_nowait, raw)
+            if not raw:
+                return
+    except (OSError, ValueError, RuntimeError):  # stdin closed, or the loop already gone
+        try:
+            loop.call_soon_threadsafe(lines.put_nowait, b"")
+        except RuntimeError:
+            return
 
 
 class ConsoleChat:
@@ -55,13 +68,24 @@ class ConsoleChat:
                 self.out.write(f"{labels}\n")
         self.out.flush()
 
+    async def welcome(self) -> None:
+        """The welcome, privacy notice and menu before the person types anything."""
+        now = datetime.now(UTC)
+        self.show((await self.app.handle(Inbound(CHAT, self.user, "/start", now))).replies)
+
     async def run(self, stdin: BinaryIO) -> int:
         loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[bytes] = asyncio.Queue()
+        reader = threading.Thread(
+            target=_reader, args=(stdin, loop, lines), name="console-stdin", daemon=True
+        )
+        reader.start()
+        await self.welcome()
         while True:
             if self.interactive:
                 self.out.write("\n> ")
                 self.out.flush()
-            raw = await loop.run_in_executor(None, _read_line, stdin)
+            raw = await lines.get()
             if not raw:
                 return 0
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from bot.core.commands import CommandRegistry, parse_command
 from bot.core.compose import Composer
+from bot.core.crisis import CrisisFlow
+from bot.core.exercise_flow import ExerciseFlow
 from bot.core.exercises import COMMAND_ALIASES, Exercise, catalogue
 from bot.core.limits import MessageLimiter, Verdict
 from bot.core.messages import Button, ChatRef, Inbound, Outcome, Reply, ReplyKind
@@ -22,12 +24,10 @@ from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
 from bot.core.state import ConversationState, Flow
 from bot.core.text_input import clean
 from bot.core.texts import Texts
+from bot.core.understand import Understanding
 
 log = logging.getLogger(__name__)
 
-NEXT_WORDS = {"next", "n", "ok", "okay", "done", "go", "continue", "k", "yes", "y", "ready"}
-FEELINGS = ("better", "same", "worse")
-OFFERED_EXERCISE = "box"  # what `support.low` offers to start on a "yes"
 
 Answer = Callable[["Turn"], Awaitable[list[Reply] | None]]
 
@@ -99,9 +99,12 @@ class Dialogue:
         self.limiter = limiter
         self.settings = settings
         self.exercises: dict[str, Exercise] = catalogue(texts)
+        self.understanding = Understanding.load(texts)
+        self.crisis = CrisisFlow(self)
+        self.ex = ExerciseFlow(self)
         self.commands = self._command_registry()
         self.flows: dict[Flow, FlowAnswers] = {
-            Flow.EXERCISE_OFFERED: FlowAnswers(yes=self._start_offered),
+            Flow.EXERCISE_OFFERED: FlowAnswers(yes=self.ex.start_offered),
             Flow.FEELING: FlowAnswers(),
             Flow.FORGET: FlowAnswers(yes=self._forget, no=self._forget_cancelled),
             Flow.HUMAN: FlowAnswers(yes=self._human),
@@ -119,11 +122,11 @@ class Dialogue:
         r.add(self._cmd_exercise, "exercise")
         for alias, exercise in COMMAND_ALIASES.items():  # `/breathe` is `/exercise box`
             r.add(self._cmd_exercise, alias, argument=exercise)
-        r.add(lambda turn, _: self._exercise_menu(turn), "exercises")
+        r.add(lambda turn, _: self.ex.menu(turn), "exercises")
         r.add(self._cmd_next, "next")
-        r.add(lambda turn, _: self._stop(turn), "stop", "cancel")
+        r.add(lambda turn, _: self.ex.stop(turn), "stop", "cancel")
         r.add(self._cmd_feel, "feel")
-        r.add(lambda turn, _: self._step_back(turn), "safe")
+        r.add(lambda turn, _: self.crisis.safe_now(turn), "safe")
         # ways to a person or to one's own data: never limited, so the notice's buttons work
         r.add(lambda turn, _: self._helplines(turn), "helplines", unlimited=True)
         r.add(self._cmd_forget, "forget", unlimited=True)
@@ -185,6 +188,7 @@ class Dialogue:
             replies = provisional or [self.c.reply(inbound.chat, "fallback", buttons=self.c.menu())]
         if cleaned.truncated:
             replies.append(self.c.reply(inbound.chat, "too_long"))
+        assessment = turn.assessment  # a flow may have raised it (an overdose already taken)
         if not turn.state.notice_shown and not turn.forgotten:
             notice = self.c.reply(inbound.chat, "welcome", "privacy")
             at_risk = assessment.risk >= RiskLevel.HIGH
@@ -341,6 +345,13 @@ class Dialogue:
             await self.cases.relay_to_moderators(case, shown, inbound.received_at)
         except Exception:
             log.exception("relay to moderators failed")
+        if state.pending is not Flow.WITH_MODERATOR:
+            try:
+                await self.conversations.save_conversation(
+                    replace(state, pending=Flow.WITH_MODERATOR)
+                )
+            except Exception:
+                log.exception("conversation save failed")
         return Outcome(replies=tuple(replies))
 
     def _limit_notice(self, inbound: Inbound, state: ConversationState) -> Reply:
@@ -432,19 +443,41 @@ class Dialogue:
         if command is not None:
             answer = await self.commands.run(command[0], turn, command[1])
             return answer or [self.c.reply(turn.chat, "fallback", buttons=self.c.menu())]
-        a = turn.assessment
         if turn.inbound.attachment and not turn.text:
             return [self.c.reply(turn.chat, "non_text", buttons=self.c.menu())]
         if not turn.text:
             return [self.c.reply(turn.chat, "unreadable")]
-        if a.risk >= RiskLevel.HIGH:
-            return await self._crisis(turn, a.risk)
+        language = self.understanding.language(turn.text)
+        if language is not None and self.texts.has(f"other_language.{language}.notice"):
+            return await self._other_language(turn, language)
+        return await self._decide_text(turn)
+
+    async def _decide_text(self, turn: Turn) -> list[Reply]:
+        a, u, text = turn.assessment, self.understanding, turn.text
+        medical = self.crisis.medical_kind(turn)
+        if medical is not None:
+            return await self.crisis.medical(turn, medical)
+        in_crisis = turn.state.pending is not None and turn.state.pending.in_crisis
+        if u.means("harassment_target", text) and a.risk < RiskLevel.CRITICAL:
+            return [self._harassment_target(turn)]
+        if a.risk >= RiskLevel.HIGH and not in_crisis:
+            return await self.crisis.start(turn, a.risk)
+        if u.means("bot_question", text) and not u.means("human_request", text):
+            return [self._about_bot(turn, "bot_identity")]
+        if u.means("human_request", text) or a.intent == "human_request":
+            return await self._human(turn)
+        if in_crisis:
+            answered = await self.crisis.answer(turn)
+            if answered is not None:
+                return answered
+            if a.risk >= RiskLevel.HIGH:
+                return await self.crisis.start(turn, a.risk)
         if turn.state.exercise is not None:
             if a.intent == "stop":
-                return self._stop(turn)
-            if a.risk < RiskLevel.MEDIUM:
-                return self._exercise_turn(turn)
-            turn.state = replace(turn.state, exercise=None, exercise_step=0)
+                return self.ex.stop(turn)
+            if u.means("worse", text) or a.risk >= RiskLevel.MEDIUM:
+                return self.ex.paused(turn)
+            return self.ex.step(turn)
         if a.intent == "third_party_concern":
             return [self._third_party(turn)]
         if a.risk >= RiskLevel.MEDIUM:
@@ -476,6 +509,12 @@ class Dialogue:
 
     def _intent(self, turn: Turn, a: Assessment) -> list[Reply]:
         chat = turn.chat
+        if not any(ch.isalpha() for ch in turn.text):
+            return [self.c.reply(chat, "no_words", buttons=self.c.menu())]
+        if self.understanding.means("insult", turn.text):
+            return [self._insult(turn)]
+        if self.understanding.means("privacy_question", turn.text):
+            return [self._about_bot(turn, "privacy_answer")]
         match a.intent:
             case "greet":
                 if not turn.state.notice_shown:
@@ -488,20 +527,30 @@ class Dialogue:
             case "capabilities":
                 return [self.c.reply(chat, "help", buttons=self.c.menu())]
             case "coping_request" | "mindfulness_request":
-                return self._exercise_menu(turn)
+                return self.ex.menu(turn)
             case "helplines_request":
                 return self._helplines(turn)
             case "stop":
-                return self._stop(turn)
+                return self.ex.stop(turn)
             case "forget":
                 return self._forget_confirm(turn)
             case "harassment":
                 return [self.c.reply(chat, "harassment.private", buttons=self.c.menu())]
+            case "harassment_target":
+                return [self._harassment_target(turn)]
+            case "bot_identity":
+                return [self._about_bot(turn, "bot_identity")]
+            case "privacy_question":
+                return [self._about_bot(turn, "privacy_answer")]
+            case "insult":
+                return [self._insult(turn)]
+            case "other_language":
+                return [self._about_bot(turn, "languages_answer")]
         # distress the assessor judged below medium ("this exam is killing me") gets everyday
         # support, not the severe-distress reply
         if a.risk >= RiskLevel.LOW or a.intent in ("venting", "acute_distress"):
             turn.state = replace(turn.state, pending=Flow.EXERCISE_OFFERED)
-            return [self.c.reply(chat, "support.low", buttons=self._exercise_buttons())]
+            return [self.c.reply(chat, "support.low", buttons=self.ex.buttons())]
         if a.intent in ("affirm", "deny"):
             return [self.c.reply(chat, "menu_prompt", buttons=self.c.menu())]
         return [self.c.reply(chat, "fallback", buttons=self.c.menu())]
@@ -528,13 +577,13 @@ class Dialogue:
 
     def _cmd_exercise(self, turn: Turn, key: str) -> list[Reply]:
         if key in self.exercises:
-            return self._start_exercise(turn, key)
-        return self._exercise_menu(turn)
+            return self.ex.start(turn, key)
+        return self.ex.menu(turn)
 
     def _cmd_next(self, turn: Turn, arg: str) -> list[Reply]:
         if turn.state.exercise is None:
             return [self.c.reply(turn.chat, "exercise.none_running", buttons=self.c.menu())]
-        return self._exercise_turn(turn)
+        return self.ex.step(turn)
 
     def _cmd_feel(self, turn: Turn, how: str) -> list[Reply]:
         turn.state = replace(turn.state, pending=None)
@@ -545,9 +594,7 @@ class Dialogue:
             )
             return [reply]
         if how == "same":
-            return [
-                self.c.reply(turn.chat, "support.feeling_same", buttons=self._exercise_buttons())
-            ]
+            return [self.c.reply(turn.chat, "support.feeling_same", buttons=self.ex.buttons())]
         return [self.c.reply(turn.chat, "support.feeling_better")]
 
     async def _cmd_forget(self, turn: Turn, arg: str) -> list[Reply]:
@@ -559,13 +606,54 @@ class Dialogue:
         return self._forget_confirm(turn)
 
     # flows ----------------------------------------------------------------------------------
-    async def _crisis(self, turn: Turn, risk: RiskLevel) -> list[Reply]:
-        replies = self._crisis_replies(turn.inbound, risk, turn.state)
-        turn.state = replace(turn.state, exercise=None, exercise_step=0, pending=None)
-        told = await self._open_case(turn, risk)
-        if told != "human.already":
-            replies.append(self.c.reply(turn.chat, told, kind=ReplyKind.CRISIS))
-        return replies
+    async def _other_language(self, turn: Turn, language: str) -> list[Reply]:
+        """Say in the person's language that the bot answers in English, with the lines; at
+        high risk the crisis path follows as usual."""
+        region = self._region_guess(turn.inbound, turn.state)
+        emergency = self.signposts.emergency(region)
+        if emergency == self.texts.get("emergency.local"):
+            emergency = self.texts.get(f"other_language.{language}.local")
+        if turn.assessment.risk >= RiskLevel.HIGH or (
+            turn.state.pending is not None and turn.state.pending.in_crisis
+        ):
+            keys = [f"other_language.{language}.notice"]
+            if turn.assessment.risk >= RiskLevel.HIGH and self.texts.has(
+                f"other_language.{language}.crisis"
+            ):  # the opening of the crisis reply in the person's language
+                keys.insert(0, f"other_language.{language}.crisis")
+            notice = self.c.reply(turn.chat, *keys, kind=ReplyKind.CRISIS, emergency=emergency)
+            return [notice, *await self._decide_text(turn)]
+        block = self.signposts.block(region, turn.inbound.received_at, crisis=True)
+        buttons = (self.c.button("buttons.human", "/human"),)
+        notice = self.c.reply(
+            turn.chat,
+            f"other_language.{language}.notice",
+            extra=(block,),
+            buttons=buttons,
+            emergency=emergency,
+        )
+        return [notice]
+
+    def _harassment_target(self, turn: Turn) -> Reply:
+        buttons = (
+            self.c.button("buttons_more.tell_moderators", "/human"),
+            self.c.button("buttons.helplines", "/helplines"),
+        )
+        return self.c.reply(turn.chat, "harassment_target", buttons=buttons)
+
+    def _about_bot(self, turn: Turn, key: str) -> Reply:
+        buttons = (
+            self.c.button("buttons.human", "/human"),
+            self.c.button("buttons.helplines", "/helplines"),
+        )
+        return self.c.reply(turn.chat, key, buttons=buttons)
+
+    def _insult(self, turn: Turn) -> Reply:
+        buttons = (
+            self.c.button("buttons.human", "/human"),
+            self.c.button("buttons.helplines", "/helplines"),
+        )
+        return self.c.reply(turn.chat, "insult", buttons=buttons)
 
     def _support_medium(self, turn: Turn) -> list[Reply]:
         buttons = (
@@ -584,11 +672,17 @@ class Dialogue:
         return [self.c.reply(turn.chat, "crisis.step_back", buttons=buttons)]
 
     def _third_party(self, turn: Turn) -> Reply:
-        buttons = (self.c.button("buttons.region", "/region"),)
+        buttons = (
+            self.c.button("buttons.human", "/human"),
+            self.c.button("buttons.region", "/region"),
+        )
         return self._with_lines(turn.inbound, turn.state, "third_party", buttons=buttons)
 
     def _helplines(self, turn: Turn) -> list[Reply]:
-        buttons = (self.c.button("buttons.region", "/region"),)
+        buttons = (
+            self.c.button("buttons.human", "/human"),
+            self.c.button("buttons.region", "/region"),
+        )
         replies = [
             self._with_lines(
                 turn.inbound, turn.state, "crisis.lines_intro", asked=turn.text, buttons=buttons
@@ -617,60 +711,6 @@ class Dialogue:
         name = self.signposts.region_name(region)
         return [self._with_lines(turn.inbound, turn.state, "region.set", region_name=name)]
 
-    def _exercise_buttons(self) -> tuple[Button, ...]:
-        return (
-            self.c.button("buttons.breathe", "/breathe"),
-            self.c.button("buttons.ground", "/ground"),
-            self.c.button("buttons.exercises", "/exercises"),
-        )
-
-    def _exercise_menu(self, turn: Turn) -> list[Reply]:
-        buttons = tuple(
-            self.c.label_button(ex.title, f"/exercise {key}") for key, ex in self.exercises.items()
-        )
-        return [self.c.reply(turn.chat, "support.coping_offer", buttons=buttons)]
-
-    async def _start_offered(self, turn: Turn) -> list[Reply] | None:
-        if OFFERED_EXERCISE not in self.exercises:
-            return None
-        return self._start_exercise(turn, OFFERED_EXERCISE)
-
-    def _start_exercise(self, turn: Turn, key: str) -> list[Reply]:
-        turn.state = replace(turn.state, exercise=key, exercise_step=0, pending=None)
-        return [self._step_reply(turn, key, 0)]
-
-    def _step_reply(self, turn: Turn, key: str, step: int) -> Reply:
-        exercise = self.exercises[key]
-        buttons = (self.c.button("buttons.next", "/next"), self.c.button("buttons.stop", "/stop"))
-        text = exercise.steps[step]
-        if step == 0:
-            text = f"{exercise.title}\n\n{text}"
-        return Reply(turn.chat, text, buttons)
-
-    def _exercise_turn(self, turn: Turn) -> list[Reply]:
-        key = turn.state.exercise
-        if key is None or key not in self.exercises:
-            turn.state = replace(turn.state, exercise=None, exercise_step=0)
-            return [self.c.reply(turn.chat, "exercise.none_running", buttons=self.c.menu())]
-        word = turn.text.lower().strip(" .!") if turn.text else "next"
-        moving_on = word in NEXT_WORDS or turn.assessment.intent == "affirm"
-        if not moving_on and (turn.assessment.intent == "out_of_scope" or len(word.split()) > 3):
-            return [self.c.reply(turn.chat, "exercise.hint")]
-        step = turn.state.exercise_step + 1
-        if step >= len(self.exercises[key].steps):
-            turn.state = replace(turn.state, exercise=None, exercise_step=0, pending=Flow.FEELING)
-            buttons = tuple(self.c.button(f"buttons.{f}", f"/feel {f}") for f in FEELINGS)
-            return [self.c.reply(turn.chat, "exercise.feeling", buttons=buttons)]
-        turn.state = replace(turn.state, exercise_step=step)
-        return [self._step_reply(turn, key, step)]
-
-    def _stop(self, turn: Turn) -> list[Reply]:
-        if turn.state.exercise is None:
-            turn.state = replace(turn.state, pending=None)
-            return [self.c.reply(turn.chat, "exercise.none_running")]
-        turn.state = replace(turn.state, exercise=None, exercise_step=0, pending=None)
-        return [self.c.reply(turn.chat, "exercise.stopped", buttons=self.c.menu())]
-
     def _forget_confirm(self, turn: Turn) -> list[Reply]:
         turn.state = replace(turn.state, pending=Flow.FORGET)
         buttons = (
@@ -692,9 +732,11 @@ class Dialogue:
         return [self.c.reply(turn.chat, "forget.done")]
 
     async def _human(self, turn: Turn) -> list[Reply]:
-        turn.state = replace(turn.state, pending=None)
+        turn.state = replace(turn.state, pending=None, exercise=None, exercise_step=0)
         if self.cases.has_team(turn.chat.platform):
             told = await self._open_case(turn, max(turn.state.recent_risk, RiskLevel.MEDIUM))
+            if told in ("human.already", "crisis.case_opened"):
+                turn.state = replace(turn.state, pending=Flow.WAITING_MODERATOR)
             if told == "human.already":
                 return [self.c.reply(turn.chat, "human.already")]
             if told == "crisis.case_opened":

@@ -21,6 +21,19 @@ class Flow(StrEnum):
     FORGET = "forget"  # "delete everything?"
     HUMAN = "human"  # "want to talk to a person?"
     REGION = "region"  # "where are you?"
+    # the crisis conversation (bot/core/crisis.py): each state says what an answer means there
+    ASKED_IF_SAFE = "asked_if_safe"  # "are you safe right now?": "no" is an emergency
+    CRISIS_REGION = "crisis_region"  # "which country are you in?" during a crisis
+    MEDICAL_NOW = "medical_now"  # something taken or done: emergency care now
+    MEDICAL_STILL = "medical_still"  # the next turn of it (the other wording)
+    WAITING_MODERATOR = "waiting_moderator"  # a case is open, nobody has joined yet
+    WITH_MODERATOR = "with_moderator"  # a moderator holds the case; the bot stays quiet
+    STEPPING_DOWN = "stepping_down"  # after the crisis reply: listen, one open question
+    LISTENING = "listening"  # the next listening turn (a different question, never a repeat)
+
+    @property
+    def in_crisis(self) -> bool:
+        return self in CRISIS_FLOWS
 
     @classmethod
     def parse(cls, stored: str | None) -> Flow | None:
@@ -31,6 +44,20 @@ class Flow(StrEnum):
             return cls(_LEGACY.get(stored, stored))
         except ValueError:
             return None
+
+
+CRISIS_FLOWS = frozenset(
+    {
+        Flow.ASKED_IF_SAFE,
+        Flow.CRISIS_REGION,
+        Flow.MEDICAL_NOW,
+        Flow.MEDICAL_STILL,
+        Flow.WAITING_MODERATOR,
+        Flow.WITH_MODERATOR,
+        Flow.STEPPING_DOWN,
+        Flow.LISTENING,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

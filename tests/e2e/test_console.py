@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -130,3 +131,54 @@ def test_a_broken_responses_file_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stderr.decode()[-1000:]
     assert "en.yml" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+
+
+@pytest.mark.slow
+def test_terminal_welcomes_at_start_and_ctrl_c_ends_it_at_once(tmp_path: Path) -> None:
+    """In a real terminal: the welcome and the prompt appear before anything is typed, and
+    Ctrl-C at the prompt ends the chat without waiting for Enter."""
+    import pty
+    import select
+    import signal
+    import time
+
+    env = {
+        **os.environ,
+        "SIGNPOST_DATA_DIR": str(tmp_path),
+        "SIGNPOST_NLU__CACHE_DIR": str(model_cache_dir()),
+    }
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the chat, in the terminal
+        os.execve(sys.executable, [sys.executable, "-m", "bot", "chat"], env)
+    seen = b""
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if ready:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    break
+            if TEXTS.lines("welcome")[0].encode() in seen and seen.rstrip().endswith(b">"):
+                break
+        screen = seen.decode(errors="replace")
+        assert TEXTS.lines("welcome")[0] in screen, screen[-2000:]
+        assert TEXTS.get("menu_prompt") in screen
+        os.kill(pid, signal.SIGINT)
+        pressed = time.monotonic()
+        while time.monotonic() - pressed < 10:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            with contextlib.suppress(OSError):
+                if select.select([fd], [], [], 0.1)[0]:
+                    os.read(fd, 65536)
+        else:
+            pytest.fail("Ctrl-C did not end the chat within 10 s")
+        assert time.monotonic() - pressed < 5
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
