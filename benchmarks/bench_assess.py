@@ -14,7 +14,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +34,8 @@ def main() -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
     sys.path.insert(0, str(REPO))
-    cache_root = args.cache_dir or Path(tempfile.gettempdir()) / "signpost-bench-cache"
+    default = os.environ.get("SIGNPOST_CACHE_DIR") or Path.home() / ".cache" / "signpost"
+    cache_root = args.cache_dir or Path(default)
     cache = cache_root / "models"
     nlu_dir = REPO / "nlu"
 
