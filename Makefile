@@ -48,7 +48,7 @@ train: install
 test: install lint typecheck validate train
 	$(BIN)/pytest -q
 
-bench: install train
+bench: install
 	$(BIN)/python benchmarks/bench_assess.py --save
 	$(BIN)/python benchmarks/bench_dialogue.py --save
 	$(BIN)/python benchmarks/bench_telegram.py --workers 2 --sweep 50 100 400 800 --save
@@ -72,7 +72,7 @@ rasa-serve: rasa
 	$(RASA_VENV)/bin/rasa run --enable-api -i 127.0.0.1 -p $(RASA_PORT) \
 		-m $(RASA_HOME)/models/signpost.tar.gz
 
-rasa-compare: install train $(RASA_VENV)/bin/rasa
+rasa-compare: install $(RASA_VENV)/bin/rasa
 	$(BIN)/python benchmarks/rasa_compare.py --rasa-venv $(RASA_VENV) --work $(RASA_HOME)/compare
 
 clean:
