@@ -73,7 +73,8 @@ rasa-serve: rasa
 		-m $(RASA_HOME)/models/signpost.tar.gz
 
 rasa-compare: install $(RASA_VENV)/bin/rasa
-	$(BIN)/python benchmarks/rasa_compare.py --rasa-venv $(RASA_VENV) --work $(RASA_HOME)/compare
+	$(BIN)/python benchmarks/rasa_compare.py --rasa-venv $(RASA_VENV) --work $(RASA_HOME)/compare \
+		$(RASA_COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """`nlu.backend: rasa` against a REAL Rasa 3.6 server (the one `make rasa` trains on `nlu/`).
 
 The server is started from the Rasa environment kept outside the repo (`SIGNPOST_RASA_VENV`,
-default `~/.cache/signpost/rasa-venv`; model in `SIGNPOST_RASA_HOME/models/signpost.tar.gz`).
+default `~/.cache/signpost/rasa-venv`; model `SIGNPOST_RASA_MODEL`, by default
+`SIGNPOST_RASA_HOME/models/signpost.tar.gz`).
 Dialogue turns go through the App built from settings, as in production; then the server is
 killed mid-conversation and the bot must carry on with its built-in intents, crisis path intact.
 When the environment or the model is missing the tests are skipped and say so (building it
@@ -37,7 +38,7 @@ pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 CACHE = Path.home() / ".cache" / "signpost"
 RASA_VENV = Path(os.environ.get("SIGNPOST_RASA_VENV") or CACHE / "rasa-venv")
 RASA_HOME = Path(os.environ.get("SIGNPOST_RASA_HOME") or CACHE / "rasa")
-MODEL = RASA_HOME / "models" / "signpost.tar.gz"
+MODEL = Path(os.environ.get("SIGNPOST_RASA_MODEL") or RASA_HOME / "models" / "signpost.tar.gz")
 EVERYDAY = "can we do a breathing exercise"  # mindfulness_request in nlu/intents
 CRISIS = "i want to kill myself tonight"
 
