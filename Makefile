@@ -51,7 +51,7 @@ test: install lint typecheck validate train
 bench: install
 	$(BIN)/python benchmarks/bench_assess.py --save
 	$(BIN)/python benchmarks/bench_dialogue.py --save
-	$(BIN)/python benchmarks/bench_telegram.py --workers 2 --sweep 50 100 400 800 --save
+	$(BIN)/python benchmarks/bench_telegram.py --workers 2 --sweep 50 100 400 --sweep-messages 2 --save
 	$(BIN)/python benchmarks/bench_helplines.py
 	$(BIN)/python benchmarks/render.py
 

@@ -7,7 +7,7 @@ For the growth figures the database is first filled with N conversations, N open
 unclaimed) cases and their delivered pings; then the same turns are timed, along with one pass
 of the background work (escalation ladder + outbox), which scans cases.
 
-    .venv/bin/python benchmarks/bench_dialogue.py [--people 200] [--sizes 1000 10000 100000]
+    .venv/bin/python benchmarks/bench_dialogue.py [--people 100] [--sizes 1000 10000 100000]
         [--save]
 """
 
@@ -258,7 +258,7 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--messages", type=int, default=3)
     parser.add_argument("--crisis", type=float, default=0.05)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10_000, 100_000])

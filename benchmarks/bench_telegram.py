@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -160,12 +161,19 @@ class CountingCore:
 
 
 class ErrorCount(logging.Handler):
+    """Counts ERROR records by logger and message template (never the arguments: no text)."""
+
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.count = 0
+        self.kinds: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        kind = f"{record.name}: {record.msg}"
+        if record.exc_info and record.exc_info[0] is not None:
+            kind += f" ({record.exc_info[0].__name__})"
+        self.kinds[kind[:160]] += 1
 
 
 Deliver = Callable[[JsonDict], Any]
@@ -372,7 +380,8 @@ async def load_run(
                 )
             await asyncio.gather(*tasks)
             # pings: the first message in the moderators' chat that quotes each crisis text
-            await fake.wait_until(lambda: _pings_seen(fake, sent_at) >= len(sent_at), timeout)
+            with contextlib.suppress(TimeoutError):  # a ping still missing is counted below
+                await fake.wait_until(lambda: _pings_seen(fake, sent_at) >= len(sent_at), 60)
             elapsed = time.monotonic() - started
             worker_rss = [rss_mb(pid) for pid in pids] if pids else [rss_mb()]
             doubled_handling = (
@@ -412,6 +421,7 @@ async def load_run(
         "ping_p99_ms": round(ping["p99"], 1),
         "errors_failed_api_calls": failed_calls,
         "errors_logged": errors.count + worker_errors,
+        "error_kinds": dict(errors.kinds),
         "lost_messages": tally.lost,
         "doubled_handling": doubled_handling,
         "doubled_replies": tally.repeated_reply,

@@ -135,9 +135,9 @@ def nlu_section(nlu: Any, rasa: Any) -> list[str]:
             f"{lat['built-in']['p99']:.1f} | {lat['Rasa (DIET)']['p50']:.1f} / "
             f"{lat['Rasa (DIET)']['p99']:.1f} (HTTP on 127.0.0.1) |",
             f"| load time (s) | {f['load_s']['built-in']} | {f['load_s']['Rasa (DIET)']} |",
-            f"| training time (s) | {f['train_s']['built-in']} | {f['train_s']['Rasa (DIET)']} |",
-            f"| resident memory (MB) | {f['rss_mb']['built-in']} (model) | "
-            f"{f['rss_mb']['Rasa (DIET)']} (server) |",
+            f"| training time (s) | {f['train_s']['built-in']} | {f['train_s']['Rasa (DIET)']} "
+            f"({f['rasa_epochs']} epochs) |",
+            f"| resident memory (MB) | see above | {f['rss_mb']['Rasa (DIET)']} (server) |",
             f"| install size (MB) | {f['install_mb']['built-in']} | "
             f"{f['install_mb']['Rasa (DIET)']} |",
             "",
