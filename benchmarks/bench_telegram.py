@@ -379,10 +379,10 @@ async def load_run(
                     )
                 )
             await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - started
             # pings: the first message in the moderators' chat that quotes each crisis text
             with contextlib.suppress(TimeoutError):  # a ping still missing is counted below
                 await fake.wait_until(lambda: _pings_seen(fake, sent_at) >= len(sent_at), 60)
-            elapsed = time.monotonic() - started
             worker_rss = [rss_mb(pid) for pid in pids] if pids else [rss_mb()]
             doubled_handling = (
                 sum(1 for n in core.handled.values() if n > 1) if core is not None else None
