@@ -303,8 +303,8 @@ def main() -> int:
         "(shared) on 2026-12-04 the cold `pip install rasa==3.6.*` took about 12 minutes and "
         "training DIET with `deploy/rasa/config.yml` ran at over a minute per epoch (100 "
         "epochs: well over an hour), which does not fit a CI run that must stay well under 20 "
-        "minutes. Warm (environment and model present) the test costs the server start, "
-        "see the report of issue 15 for the figure measured. The fake-server tests "
+        "minutes. Warm (environment and model present) the test took 42 s here on 2026-12-04, "
+        "almost all of it the Rasa server starting (TensorFlow). The fake-server tests "
         "(`test_nlu_rasa_backend.py`) run everywhere.",
         "",
         "## Not measured yet",
