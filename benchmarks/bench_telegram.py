@@ -137,6 +137,7 @@ class Tally:
     answered: int = 0
     lost: int = 0
     repeated_reply: int = 0
+    repeated_texts: Counter[str] = field(default_factory=Counter)
     crisis_people: int = 0
     pings_missing: int = 0
     pings_doubled: int = 0
@@ -331,6 +332,9 @@ async def person(
         texts = [params["text"] for _, params in fake.by_chat[chat.id][seen:]]
         if len(texts) != len(set(texts)):
             tally.repeated_reply += 1
+            for text, n in Counter(texts).items():  # the bot's own words, from responses/
+                if n > 1:
+                    tally.repeated_texts[text[:80]] += 1
 
 
 async def load_run(
@@ -425,6 +429,7 @@ async def load_run(
         "lost_messages": tally.lost,
         "doubled_handling": doubled_handling,
         "doubled_replies": tally.repeated_reply,
+        "repeated_reply_texts": dict(tally.repeated_texts),
         "pings_missing": tally.pings_missing,
         "pings_doubled": tally.pings_doubled,
         "case_topics": topics,

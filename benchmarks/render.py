@@ -78,7 +78,10 @@ def targets(nlu: Any, tg: Any, total_s: float) -> list[str]:
             f"{sum(r['messages_sent'] for r in runs):,} messages | {ok(bad == 0)} |"
         )
         rss = max(max(r["bot_rss_mb"]) for r in runs)
-        where = "per `signpost run` worker" if "webhook_workers" in tg["figures"] else "process"
+        where = "largest; the in-process run includes the fake API and the simulated people"
+        if "webhook_workers" in tg["figures"]:
+            workers = ", ".join(str(x) for x in tg["figures"]["webhook_workers"]["bot_rss_mb"])
+            where += f"; each `signpost run` worker: {workers} MB"
         lines.append(
             f"| bot resident memory ≤ {RSS_MB:.0f} MB with the language model | {rss} MB "
             f"({where}) | {ok(rss <= RSS_MB)} |"
