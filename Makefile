@@ -6,7 +6,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml nlu/encoder.requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test install install-test lint typecheck validate train bench clean
+.PHONY: run test install install-test lint typecheck validate train bench clean \
+	rasa rasa-serve rasa-compare
+
+# Rasa Open Source 3.6, side by side with the built-in NLU. It needs Python 3.10 and pins
+# SQLAlchemy 1.4 and pydantic 1, so it lives in its own environment outside the repo (kept across
+# clones on one machine); its project and models are generated from nlu/ into RASA_HOME.
+RASA_VENV ?= $(or $(SIGNPOST_RASA_VENV),$(HOME)/.cache/signpost/rasa-venv)
+RASA_HOME ?= $(or $(SIGNPOST_RASA_HOME),$(HOME)/.cache/signpost/rasa)
+RASA_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python) \
+	$(shell command -v python3.10))
+RASA_PORT ?= 5005
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +50,32 @@ test: install lint typecheck validate train
 	$(BIN)/pytest -q
 
 bench: install
-	$(BIN)/python benchmarks/bench_assess.py
+	$(BIN)/python benchmarks/bench_assess.py --save
+	$(BIN)/python benchmarks/bench_dialogue.py --save
+	$(BIN)/python benchmarks/bench_telegram.py --workers 2 --sweep 50 100 400 --sweep-messages 2 --save
 	$(BIN)/python benchmarks/bench_helplines.py
-	$(BIN)/python benchmarks/bench_telegram.py
+	$(BIN)/python benchmarks/render.py
+
+$(RASA_VENV)/bin/rasa:
+	@test -n "$(RASA_PYTHON)" || { echo "Rasa 3.6 needs Python 3.10 (pyenv install 3.10.13)"; exit 1; }
+	$(RASA_PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet "pip<24.1"
+	$(RASA_VENV)/bin/pip install --quiet "rasa==3.6.*"
+
+rasa: install $(RASA_VENV)/bin/rasa
+	$(BIN)/python tools/rasa_project.py $(RASA_HOME)/project
+	cd $(RASA_HOME)/project && $(RASA_VENV)/bin/rasa data validate \
+		--domain domain.yml --data data --config config.yml
+	cd $(RASA_HOME)/project && $(RASA_VENV)/bin/rasa train nlu --nlu data --config config.yml \
+		--domain domain.yml --out $(RASA_HOME)/models --fixed-model-name signpost
+
+rasa-serve: rasa
+	$(RASA_VENV)/bin/rasa run --enable-api -i 127.0.0.1 -p $(RASA_PORT) \
+		-m $(RASA_HOME)/models/signpost.tar.gz
+
+rasa-compare: install $(RASA_VENV)/bin/rasa
+	$(BIN)/python benchmarks/rasa_compare.py --rasa-venv $(RASA_VENV) --work $(RASA_HOME)/compare \
+		$(RASA_COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

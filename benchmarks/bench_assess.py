@@ -1,6 +1,6 @@
 """Benchmark `assess` on one core: batch throughput, single-message latency, load time, memory.
 
-    .venv/bin/python benchmarks/bench_assess.py [--cache-dir DIR] [--messages 10000]
+    .venv/bin/python benchmarks/bench_assess.py [--cache-dir DIR] [--messages 10000] [--save]
 
 Messages are our own training examples (nlu/), repeated. The model is trained first (in a child
 process, not timed) if `<cache-dir>/models` has none. Prints the figures; not a timed test.
@@ -14,7 +14,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,11 +25,17 @@ def main() -> int:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=3_000)
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/nlu.json")
     args = parser.parse_args()
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from benchlib import Run, p50_p99, rss_mb
+
+    run = Run.begin()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
     sys.path.insert(0, str(REPO))
-    cache_root = args.cache_dir or Path(tempfile.gettempdir()) / "signpost-bench-cache"
+    default = os.environ.get("SIGNPOST_CACHE_DIR") or Path.home() / ".cache" / "signpost"
+    cache_root = args.cache_dir or Path(default)
     cache = cache_root / "models"
     nlu_dir = REPO / "nlu"
 
@@ -60,6 +65,7 @@ def main() -> int:
     started = time.perf_counter()
     engine = load_engine(nlu_dir, cache, train_if_missing=False)
     loaded = time.perf_counter() - started
+    rss_loaded = rss_mb()
 
     data = load_training_data(nlu_dir)
     pool = [e.text for e in (*data.intents, *data.risks)]
@@ -82,7 +88,7 @@ def main() -> int:
         timings.append((time.perf_counter() - t0) * 1000)
     timings.sort()
     p99 = timings[int(len(timings) * 0.99) - 1]
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"cpu affinity        : {sorted(os.sched_getaffinity(0))}")
     print(f"import bot.nlu      : {imported:.3f} s (spaCy import included)")
@@ -95,7 +101,24 @@ def main() -> int:
         f"single p50 / p99    : {statistics.median(timings):.2f} / {p99:.2f} ms "
         f"({len(timings)} messages)"
     )
-    print(f"max resident memory : {rss_mb:.0f} MB")
+    print(f"max resident memory : {peak_mb:.0f} MB (after load: {rss_loaded:.0f} MB)")
+    if args.save:
+        single = p50_p99(timings)
+        run.save(
+            "nlu",
+            {
+                "import_s": round(imported, 3),
+                "load_s": round(loaded, 3),
+                "batch_msgs_per_s": round(len(messages) / batch_seconds),
+                "batch_messages": len(messages),
+                "single_p50_ms": round(single["p50"], 3),
+                "single_p99_ms": round(single["p99"], 3),
+                "single_n": len(timings),
+                "rss_after_load_mb": round(rss_loaded),
+                "peak_rss_mb": round(peak_mb),
+                "cpu_affinity": sorted(os.sched_getaffinity(0)),
+            },
+        )
     return 0
 
 

@@ -315,3 +315,20 @@ async def test_migration_upgrades_and_downgrades(db_url: str) -> None:
         assert await store.count_message("console:x", datetime.now(UTC), WINDOW) == 1
     finally:
         await store.close()
+
+
+async def test_workers_starting_together_on_a_fresh_database_all_start(db_url: str) -> None:
+    """Several workers of one deployment start at once (PostgreSQL: webhook workers behind a
+    load balancer); each runs the migrations, and none of them may fail for it. (SQLite is for
+    one process, so only PostgreSQL is asked to do this.)"""
+    if db_url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL")
+    stores = await asyncio.gather(*(Store.open(db_url) for _ in range(3)))
+    try:
+        for store in stores:
+            assert "message_limits" in await _tables(store)
+        assert await stores[0].count_message("console:x", datetime.now(UTC), WINDOW) == 1
+        assert await stores[2].count_message("console:x", datetime.now(UTC), WINDOW) == 2
+    finally:
+        for store in stores:
+            await store.close()
