@@ -18,6 +18,8 @@ from bot.core.signing import PayloadSigner
 from bot.core.texts import Texts
 from bot.escalation.cases import CaseService
 from bot.escalation.outbox import Dispatcher
+from bot.ops.metrics import MeteredNlu, Metrics
+from bot.ops.probes import MeteredSink
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class App:
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
     pepper: bytes = b""
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox has work
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -47,11 +50,16 @@ class App:
 
     # what adapters call ---------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Outcome:
-        return await self.dialogue.handle(inbound)
+        with self.metrics.message(inbound.chat.platform):
+            outcome = await self.dialogue.handle(inbound)
+        self.metrics.outcome(outcome)
+        return outcome
 
     async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
         try:
-            return await self.cases.handle_moderator(event)
+            outcome = await self.cases.handle_moderator(event)
+            self.metrics.outcome(outcome)
+            return outcome
         except Exception:
             log.exception("moderator action failed")
             return Outcome(ack=self.texts.get("moderators.ack.invalid"))
@@ -72,7 +80,7 @@ class App:
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
         """An adapter that can reach a moderators' room registers here as it starts."""
-        self.sinks[sink.platform] = sink
+        self.sinks[sink.platform] = MeteredSink(sink, self.store, self.metrics)
         if moderated:
             self.cases.moderated_platforms.add(sink.platform)
 
@@ -147,8 +155,10 @@ async def build(
     signposts = load_signposts(content, texts)
     store = await Store.open(database_url or settings.database_url, echo=settings.storage.echo)
     cases = CaseService(store, texts, composer, signposts, settings.escalation, set())
+    metrics = Metrics()
+    cases.on_case = metrics.case_event
     dialogue = Dialogue(
-        nlu=nlu,
+        nlu=MeteredNlu(nlu, metrics),
         texts=texts,
         composer=composer,
         signposts=signposts,
@@ -179,6 +189,7 @@ async def build(
         dialogue=dialogue,
         admin=GroupAdmin(store, texts, signposts),
         pepper=secret + b":ids",
+        metrics=metrics,
     )
     cases.on_enqueue = app.wake.set
     return app

@@ -77,6 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_chat(args)
     from bot.runner import run_platforms
 
+    if settings.logging.format == "json":
+        configure_logging(args.verbose, json_lines=True)
     return asyncio.run(run_platforms(settings, platforms))
 
 

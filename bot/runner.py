@@ -9,6 +9,7 @@ import sys
 
 from bot.app import App, build
 from bot.config import ConfigError, Settings
+from bot.ops.server import Readiness, serve_ops
 
 log = logging.getLogger(__name__)
 
@@ -54,5 +55,21 @@ async def _run_all(app: App, settings: Settings, wanted: list[str], stop: asynci
 
                 group.create_task(run_discord(app, settings.discord, stop))
             group.create_task(app.run_background(stop))
+            if settings.metrics.port is not None:
+                group.create_task(serve_metrics(app, settings, wanted, stop))
     except* ConfigError as problems:
         raise problems.exceptions[0] from None
+
+
+async def serve_metrics(
+    app: App, settings: Settings, wanted: list[str], stop: asyncio.Event
+) -> None:
+    """`/metrics`, `/healthz`, `/readyz` on `metrics.port` while the bot runs."""
+    assert settings.metrics.port is not None
+    readiness = Readiness(
+        store=app.store,
+        model_loaded=lambda: app.nlu is not None,
+        connected=lambda: app.sinks.keys(),
+        platforms=tuple(wanted),
+    )
+    await serve_ops(app.metrics, readiness, settings.metrics.host, settings.metrics.port, stop)
