@@ -268,6 +268,8 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
                 f"{label}: {', '.join(sorted(leaked))}: secrets must come from the environment"
             )
     for name, value in env.items():
+        if name in _ENV_SECRETS and not value.strip():
+            continue  # set but empty (compose's `${TELEGRAM_BOT_TOKEN:-}`): the same as unset
         if name in _ENV_SECRETS:
             _set(data, _ENV_SECRETS[name], _env_value(value) if "ID" in name else value)
         elif name.startswith(_PREFIX) and name != "SIGNPOST_SECRET_KEY":

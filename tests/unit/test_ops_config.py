@@ -63,3 +63,12 @@ def test_json_format_is_a_choice() -> None:
     )
     with pytest.raises(ConfigError, match=r"logging\.format"):
         load_settings(ROOT / "config.yml", {"SIGNPOST_LOGGING__FORMAT": "xml"})
+
+
+def test_an_empty_token_variable_is_the_same_as_none() -> None:
+    """compose.yaml passes `TELEGRAM_BOT_TOKEN: ${TELEGRAM_BOT_TOKEN:-}` for a Discord-only
+    community: the empty value must not start Telegram."""
+    env = {"TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": "abc", "TELEGRAM_MODERATOR_CHAT_ID": ""}
+    settings = load_settings(ROOT / "config.yml", env)
+    assert settings.platforms_configured == ["discord"]
+    assert settings.telegram.moderator_chat_id is None
