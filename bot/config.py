@@ -77,6 +77,14 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class ReportSettings(_Section):
+    """`report:` the weekly moderators' report posted in each platform's moderators' room."""
+
+    weekly: bool = False
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    hour: int = Field(9, ge=0, le=23)  # UTC
+
+
 TELEGRAM_API = "https://api.telegram.org"
 
 
@@ -166,6 +174,7 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
+    report: ReportSettings = ReportSettings()
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     # secrets: environment only
     secret_key: SecretStr | None = None

@@ -57,6 +57,8 @@ async def _run_all(app: App, settings: Settings, wanted: list[str], stop: asynci
             group.create_task(app.run_background(stop))
             if settings.metrics.port is not None:
                 group.create_task(serve_metrics(app, settings, wanted, stop))
+            if settings.report.weekly:
+                group.create_task(weekly_report(app, settings, wanted, stop))
     except* ConfigError as problems:
         raise problems.exceptions[0] from None
 
@@ -73,3 +75,20 @@ async def serve_metrics(
         platforms=tuple(wanted),
     )
     await serve_ops(app.metrics, readiness, settings.metrics.host, settings.metrics.port, stop)
+
+
+async def weekly_report(
+    app: App, settings: Settings, wanted: list[str], stop: asyncio.Event
+) -> None:
+    """The weekly report in each moderators' room this process serves."""
+    from bot.ops.weekly import run_weekly_report
+
+    rooms = {
+        platform: str(room)
+        for platform, room in (
+            ("telegram", settings.telegram.moderator_chat_id),
+            ("discord", settings.discord.moderator_channel_id),
+        )
+        if platform in wanted and room is not None
+    }
+    await run_weekly_report(app.store, app.texts, rooms, settings.report, app.wake.set, stop)
