@@ -72,6 +72,15 @@ class App:
         """A community admin's command (the adapter checked the sender's rights first)."""
         return await self.admin.answer(platform, community, text)
 
+    async def moderator_command(self, platform: str, text: str, is_moderator: bool) -> str:
+        """`/cases` or `/case <id>` in the moderators' room (`bot.core.desk.is_desk_command`)."""
+        if not is_moderator:
+            return self.texts.get("moderators.ack.not_moderator")
+        from bot.ops.desk import ModeratorDesk
+
+        answer = await ModeratorDesk(self.store, self.texts).answer(platform, text)
+        return answer or self.texts.get("desk.usage", example="3f2a9c01bd")
+
     async def set_region(self, platform: str, user: str, region: str) -> None:
         """Remember a person's region (the terminal chat's `--region`)."""
         key = f"{platform}:{user}"
