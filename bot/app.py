@@ -18,6 +18,7 @@ from bot.core.signing import PayloadSigner
 from bot.core.texts import Texts
 from bot.escalation.cases import CaseService
 from bot.escalation.outbox import Dispatcher
+from bot.ops.followups import FollowUpService
 from bot.ops.metrics import MeteredNlu, Metrics
 from bot.ops.probes import MeteredSink
 from bot.storage.store import Store
@@ -43,6 +44,7 @@ class App:
     pepper: bytes = b""
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox has work
     metrics: Metrics = field(default_factory=Metrics)
+    follow_ups: FollowUpService | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -166,6 +168,8 @@ async def build(
     cases = CaseService(store, texts, composer, signposts, settings.escalation, set())
     metrics = Metrics()
     cases.on_case = metrics.case_event
+    follow_ups = FollowUpService(store, composer, settings.follow_up)
+    cases.offer_follow_up = follow_ups.offer
     dialogue = Dialogue(
         nlu=MeteredNlu(nlu, metrics),
         texts=texts,
@@ -185,6 +189,7 @@ async def build(
             max_message_chars=settings.max_message_chars,
             default_region=settings.default_region,
         ),
+        follow_ups=follow_ups,
     )
     app = App(
         settings=settings,
@@ -199,6 +204,7 @@ async def build(
         admin=GroupAdmin(store, texts, signposts),
         pepper=secret + b":ids",
         metrics=metrics,
+        follow_ups=follow_ups,
     )
     cases.on_enqueue = app.wake.set
     return app

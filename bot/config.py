@@ -77,6 +77,14 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class FollowUpSettings(_Section):
+    """`follow_up:` after a moderator resolves a case, ask whether the person wants one check-in
+    message; only a "yes" schedules it."""
+
+    enabled: bool = True
+    delay_hours: float = Field(24, gt=0, le=24 * 14)
+
+
 class ReportSettings(_Section):
     """`report:` the weekly moderators' report posted in each platform's moderators' room."""
 
@@ -175,6 +183,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
     report: ReportSettings = ReportSettings()
+    follow_up: FollowUpSettings = FollowUpSettings()
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     # secrets: environment only
     secret_key: SecretStr | None = None

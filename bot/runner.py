@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -57,6 +58,8 @@ async def _run_all(app: App, settings: Settings, wanted: list[str], stop: asynci
             group.create_task(app.run_background(stop))
             if settings.metrics.port is not None:
                 group.create_task(serve_metrics(app, settings, wanted, stop))
+            if settings.follow_up.enabled:
+                group.create_task(follow_up_timer(app, settings, stop))
             if settings.report.weekly:
                 group.create_task(weekly_report(app, settings, wanted, stop))
     except* ConfigError as problems:
@@ -92,3 +95,18 @@ async def weekly_report(
         if platform in wanted and room is not None
     }
     await run_weekly_report(app.store, app.texts, rooms, settings.report, app.wake.set, stop)
+
+
+async def follow_up_timer(app: App, settings: Settings, stop: asyncio.Event) -> None:
+    """Queue due check-ins into the outbox, every escalation tick."""
+    follow_ups = app.follow_ups
+    if follow_ups is None:
+        return
+    while not stop.is_set():
+        try:
+            if await follow_ups.tick():
+                app.wake.set()
+        except Exception:
+            log.exception("follow-up pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.escalation.tick_seconds)

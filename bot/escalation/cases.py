@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,10 @@ class CaseService:
         self.on_enqueue: Callable[[], None] = lambda: None  # wakes the outbox dispatcher
         # (event, platform, case created, event time): metrics; never ids or text
         self.on_case: Callable[[str, str, datetime, datetime], None] = lambda *_: None
+        # a resolved case's person may be offered a check-in (bot.ops.followups)
+        self.offer_follow_up: Callable[[CaseRow, ChatRef], Awaitable[tuple[Reply, ...]]] | None = (
+            None
+        )
 
     async def _transition(self, case_id: str, **kwargs: Any) -> bool:
         won = await self.store.transition(case_id, **kwargs)
@@ -267,6 +271,11 @@ class CaseService:
         if was_claimed and case.chat_id is not None:
             chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
             replies = (self.composer.reply(chat, "human.resolved"),)
+            if status == "resolved" and self.offer_follow_up is not None:
+                try:
+                    replies += await self.offer_follow_up(case, chat)
+                except Exception:
+                    log.exception("follow-up offer failed")
         return Outcome(replies=replies, ack=self.texts.get(f"moderators.ack.{status}"))
 
     async def _moderator_text(self, event: ModeratorInbound) -> Outcome:
