@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_assess.py
 	$(BIN)/python benchmarks/bench_helplines.py
 	$(BIN)/python benchmarks/bench_telegram.py
+	$(BIN)/python benchmarks/bench_ops.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
