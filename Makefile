@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_dialogue.py --save
 	$(BIN)/python benchmarks/bench_telegram.py --workers 2 --sweep 50 100 400 --sweep-messages 2 --save
 	$(BIN)/python benchmarks/bench_helplines.py
+	$(BIN)/python benchmarks/bench_ops.py
 	$(BIN)/python benchmarks/render.py
 
 $(RASA_VENV)/bin/rasa:

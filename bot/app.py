@@ -18,6 +18,9 @@ from bot.core.signing import PayloadSigner
 from bot.core.texts import Texts
 from bot.escalation.cases import CaseService
 from bot.escalation.outbox import Dispatcher
+from bot.ops.followups import FollowUpService
+from bot.ops.metrics import MeteredNlu, Metrics
+from bot.ops.probes import MeteredSink
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,8 @@ class App:
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
     pepper: bytes = b""
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox has work
+    metrics: Metrics = field(default_factory=Metrics)
+    follow_ups: FollowUpService | None = None
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -47,11 +52,16 @@ class App:
 
     # what adapters call ---------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Outcome:
-        return await self.dialogue.handle(inbound)
+        with self.metrics.message(inbound.chat.platform):
+            outcome = await self.dialogue.handle(inbound)
+        self.metrics.outcome(outcome)
+        return outcome
 
     async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
         try:
-            return await self.cases.handle_moderator(event)
+            outcome = await self.cases.handle_moderator(event)
+            self.metrics.outcome(outcome)
+            return outcome
         except Exception:
             log.exception("moderator action failed")
             return Outcome(ack=self.texts.get("moderators.ack.invalid"))
@@ -64,6 +74,15 @@ class App:
         """A community admin's command (the adapter checked the sender's rights first)."""
         return await self.admin.answer(platform, community, text)
 
+    async def moderator_command(self, platform: str, text: str, is_moderator: bool) -> str:
+        """`/cases` or `/case <id>` in the moderators' room (`bot.core.desk.is_desk_command`)."""
+        if not is_moderator:
+            return self.texts.get("moderators.ack.not_moderator")
+        from bot.ops.desk import ModeratorDesk
+
+        answer = await ModeratorDesk(self.store, self.texts).answer(platform, text)
+        return answer or self.texts.get("desk.usage", example="3f2a9c01bd")
+
     async def set_region(self, platform: str, user: str, region: str) -> None:
         """Remember a person's region (the terminal chat's `--region`)."""
         key = f"{platform}:{user}"
@@ -72,7 +91,7 @@ class App:
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
         """An adapter that can reach a moderators' room registers here as it starts."""
-        self.sinks[sink.platform] = sink
+        self.sinks[sink.platform] = MeteredSink(sink, self.store, self.metrics)
         if moderated:
             self.cases.moderated_platforms.add(sink.platform)
 
@@ -147,8 +166,12 @@ async def build(
     signposts = load_signposts(content, texts)
     store = await Store.open(database_url or settings.database_url, echo=settings.storage.echo)
     cases = CaseService(store, texts, composer, signposts, settings.escalation, set())
+    metrics = Metrics()
+    cases.on_case = metrics.case_event
+    follow_ups = FollowUpService(store, composer, settings.follow_up)
+    cases.offer_follow_up = follow_ups.offer
     dialogue = Dialogue(
-        nlu=nlu,
+        nlu=MeteredNlu(nlu, metrics),
         texts=texts,
         composer=composer,
         signposts=signposts,
@@ -166,6 +189,7 @@ async def build(
             max_message_chars=settings.max_message_chars,
             default_region=settings.default_region,
         ),
+        follow_ups=follow_ups,
     )
     app = App(
         settings=settings,
@@ -179,6 +203,8 @@ async def build(
         dialogue=dialogue,
         admin=GroupAdmin(store, texts, signposts),
         pepper=secret + b":ids",
+        metrics=metrics,
+        follow_ups=follow_ups,
     )
     cases.on_enqueue = app.wake.set
     return app

@@ -77,6 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_chat(args)
     from bot.runner import run_platforms
 
+    if settings.logging.format == "json":
+        configure_logging(args.verbose, json_lines=True)
     return asyncio.run(run_platforms(settings, platforms))
 
 
@@ -119,6 +121,30 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.core.texts import Texts
+    from bot.ops.report import parse_span, report_command
+
+    settings = settings_from(args)
+    try:
+        span = parse_span(args.since)
+    except ValueError as exc:
+        print(f"signpost: {exc}", file=sys.stderr)
+        return 2
+    content = ContentPaths(settings.content_dir) if settings.content_dir else ContentPaths.default()
+    texts = Texts.load(content.responses, settings.locale)
+    plot = None if args.no_plot else Path(args.plot)
+    summary, written = asyncio.run(
+        report_command(settings.database_url, texts, span, plot, datetime.now(UTC))
+    )
+    print(summary)
+    if written is not None:
+        print(f"plot: {written}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signpost",
@@ -155,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("purge", help="delete data older than the retention limits").set_defaults(
         handler=cmd_purge
     )
+
+    report = sub.add_parser(
+        "report", help="the moderators' report: cases, time to claim, false alarms (counts only)"
+    )
+    report.add_argument("--since", default="7d", help="period: 7d, 24h, 2w, 90m (default 7d)")
+    report.add_argument(
+        "--plot", default="signpost-time-to-claim.png", help="where to write the PNG plot"
+    )
+    report.add_argument("--no-plot", action="store_true", help="print the summary only")
+    report.set_defaults(handler=cmd_report)
 
     from bot.helplines.commands import register as register_helplines
     from bot.nlu.commands import register as register_nlu

@@ -63,6 +63,36 @@ class NluSettings(_Section):
     cache_dir: Path | None = None
 
 
+class MetricsSettings(_Section):
+    """`metrics:` Prometheus `/metrics` plus `/healthz` and `/readyz` on one port, served by
+    `signpost run` with a platform (never by the terminal chat). null: off."""
+
+    port: int | None = Field(None, ge=1, le=65535)
+    host: str = "127.0.0.1"  # 0.0.0.0 inside a container so the scraper can reach it
+
+
+class LoggingSettings(_Section):
+    """`logging:` text lines for a terminal, or one JSON object per line for a log collector."""
+
+    format: Literal["text", "json"] = "text"
+
+
+class FollowUpSettings(_Section):
+    """`follow_up:` after a moderator resolves a case, ask whether the person wants one check-in
+    message; only a "yes" schedules it."""
+
+    enabled: bool = True
+    delay_hours: float = Field(24, gt=0, le=24 * 14)
+
+
+class ReportSettings(_Section):
+    """`report:` the weekly moderators' report posted in each platform's moderators' room."""
+
+    weekly: bool = False
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    hour: int = Field(9, ge=0, le=23)  # UTC
+
+
 TELEGRAM_API = "https://api.telegram.org"
 
 
@@ -150,6 +180,10 @@ class Settings(_Section):
     nlu: NluSettings = NluSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    report: ReportSettings = ReportSettings()
+    follow_up: FollowUpSettings = FollowUpSettings()
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     # secrets: environment only
     secret_key: SecretStr | None = None
@@ -201,6 +235,14 @@ _ENV_SECRETS = {
 _PREFIX = "SIGNPOST_"
 
 
+def _database_url_alias(raw: str) -> str:
+    """`DATABASE_URL` as hosting platforms write it (postgres://...) in SQLAlchemy's async form."""
+    for scheme in ("postgres://", "postgresql://"):
+        if raw.startswith(scheme):
+            return "postgresql+asyncpg://" + raw[len(scheme) :]
+    return raw
+
+
 def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node = tree
     for part in path[:-1]:
@@ -244,12 +286,17 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
                 f"{label}: {', '.join(sorted(leaked))}: secrets must come from the environment"
             )
     for name, value in env.items():
+        if name in _ENV_SECRETS and not value.strip():
+            continue  # set but empty (compose's `${TELEGRAM_BOT_TOKEN:-}`): the same as unset
         if name in _ENV_SECRETS:
             _set(data, _ENV_SECRETS[name], _env_value(value) if "ID" in name else value)
         elif name.startswith(_PREFIX) and name != "SIGNPOST_SECRET_KEY":
             keys = tuple(part.lower() for part in name[len(_PREFIX) :].split("__"))
             if keys[0] in Settings.model_fields and keys[0] not in _SECRET_KEYS:
                 _set(data, keys, _env_value(value))
+    alias = env.get("DATABASE_URL", "").strip()
+    if alias and not env.get("SIGNPOST_STORAGE__URL"):  # the explicit variable wins
+        _set(data, ("storage", "url"), _database_url_alias(alias))
     cache = env.get("SIGNPOST_CACHE_DIR")
     nlu = data.setdefault("nlu", {}) if isinstance(data.get("nlu", {}), dict) else None
     if cache and nlu is not None and not nlu.get("cache_dir"):

@@ -23,6 +23,7 @@ import discord
 from bot.adapters.discord_send import PLATFORM, DiscordSender
 from bot.config import DiscordSettings
 from bot.core.commands import is_admin_command
+from bot.core.desk import is_desk_command
 from bot.core.identity import pseudonymise
 from bot.core.messages import ChatRef, Inbound, ModeratorInbound, Outcome
 from bot.core.ports import CoreFacade
@@ -170,7 +171,12 @@ class DiscordAdapter:
             )
             await self._handle(channel.id, inbound)
         elif self._in_moderators_room(channel):
-            if text and getattr(channel, "parent_id", None) is not None:
+            if is_desk_command(text):  # `/cases`, `/case <id>`: answered here, never relayed
+                answer = await self._core.moderator_command(
+                    PLATFORM, text, self.is_moderator(author)
+                )
+                await self._sender.send_text(channel.id, answer, reply_to=message.id)
+            elif text and getattr(channel, "parent_id", None) is not None:
                 await self._on_moderator_text(message, text)
         elif is_admin_command(text):
             await self._on_admin_command(message, text)

@@ -33,6 +33,7 @@ from bot.adapters.telegram_send import (
 )
 from bot.config import TelegramSettings
 from bot.core.commands import is_admin_command
+from bot.core.desk import is_desk_command
 from bot.core.identity import pseudonymise
 from bot.core.messages import (
     ChatRef,
@@ -259,6 +260,17 @@ class TelegramAdapter:
         await self._sender.send_text(chat.id, answer, thread_id=thread)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:
+        if is_desk_command(text):  # `/cases`, `/case <id>`: answered here, never relayed
+            user = message.from_user
+            assert user is not None
+            answer = await self._core.moderator_command(
+                PLATFORM, text, await self._is_moderator(user.id)
+            )
+            thread = message.message_thread_id if message.is_topic_message else None
+            await self._sender.send_text(
+                message.chat.id, answer, thread_id=thread, reply_to=message.message_id
+            )
+            return
         case_id = None
         for ref in self._thread_refs(message):
             case_id = await self._core.case_for_thread(PLATFORM, ref)

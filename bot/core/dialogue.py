@@ -19,7 +19,7 @@ from bot.core.exercise_flow import ExerciseFlow
 from bot.core.exercises import COMMAND_ALIASES, Exercise, catalogue
 from bot.core.limits import MessageLimiter, Verdict
 from bot.core.messages import Button, ChatRef, Inbound, Outcome, Reply, ReplyKind
-from bot.core.ports import CaseDesk, Conversations, HeldCase, NluEngine, Signposts
+from bot.core.ports import CaseDesk, Conversations, FollowUps, HeldCase, NluEngine, Signposts
 from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
 from bot.core.state import ConversationState, Flow
 from bot.core.text_input import clean
@@ -89,6 +89,7 @@ class Dialogue:
         cases: CaseDesk,
         limiter: MessageLimiter,
         settings: DialogueSettings,
+        follow_ups: FollowUps | None = None,
     ) -> None:
         self.nlu = nlu
         self.texts = texts
@@ -98,6 +99,7 @@ class Dialogue:
         self.cases = cases
         self.limiter = limiter
         self.settings = settings
+        self.follow_ups = follow_ups
         self.exercises: dict[str, Exercise] = catalogue(texts)
         self.understanding = Understanding.load(texts)
         self.crisis = CrisisFlow(self)
@@ -124,7 +126,8 @@ class Dialogue:
             r.add(self._cmd_exercise, alias, argument=exercise)
         r.add(lambda turn, _: self.ex.menu(turn), "exercises")
         r.add(self._cmd_next, "next")
-        r.add(lambda turn, _: self.ex.stop(turn), "stop", "cancel")
+        r.add(self._cmd_stop, "stop", "cancel")
+        r.add(self._cmd_checkin, "checkin", unlimited=True)
         r.add(self._cmd_feel, "feel")
         r.add(lambda turn, _: self.crisis.safe_now(turn), "safe")
         # ways to a person or to one's own data: never limited, so the notice's buttons work
@@ -711,6 +714,30 @@ class Dialogue:
         name = self.signposts.region_name(region)
         return [self._with_lines(turn.inbound, turn.state, "region.set", region_name=name)]
 
+    async def _cmd_stop(self, turn: Turn, _: str) -> list[Reply]:
+        """`/stop` ends a running exercise and cancels a pending check-in."""
+        cancelled = False
+        if self.follow_ups is not None:
+            try:
+                cancelled = await self.follow_ups.cancel(turn.state.key)
+            except Exception:
+                log.exception("follow-up cancel failed")
+        if cancelled and turn.state.exercise is None:
+            return [self.c.reply(turn.chat, "followup.cancelled")]
+        replies = self.ex.stop(turn)
+        return [*replies, self.c.reply(turn.chat, "followup.cancelled")] if cancelled else replies
+
+    async def _cmd_checkin(self, turn: Turn, arg: str) -> list[Reply]:
+        """`/checkin yes|no`: the answer to the check-in offered after a case closed."""
+        if self.follow_ups is None or arg.lower() not in ("yes", "no"):
+            return [self.c.reply(turn.chat, "followup.nothing")]
+        try:
+            key = await self.follow_ups.answer(turn.state.key, arg.lower() == "yes")
+        except Exception:
+            log.exception("follow-up answer failed")
+            key = "followup.nothing"
+        return [self.c.reply(turn.chat, key, hours=f"{self.follow_ups.delay_hours:g}")]
+
     def _forget_confirm(self, turn: Turn) -> list[Reply]:
         turn.state = replace(turn.state, pending=Flow.FORGET)
         buttons = (
@@ -725,6 +752,8 @@ class Dialogue:
     async def _forget(self, turn: Turn) -> list[Reply]:
         try:
             await self.conversations.forget(turn.state.key)
+            if self.follow_ups is not None:
+                await self.follow_ups.forget(turn.state.key)
         except Exception:
             log.exception("forget failed")
             return [self.c.reply(turn.chat, "forget.failed")]

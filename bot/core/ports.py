@@ -49,6 +49,25 @@ class Conversations(Protocol):
     async def set_group_region(self, platform: str, chat_id: str, region: str | None) -> None: ...
 
 
+class FollowUps(Protocol):
+    """The check-in offered after a case closes (`/checkin yes|no`), durable in the store."""
+
+    @property
+    def delay_hours(self) -> float: ...
+
+    async def answer(self, key: str, consent: bool) -> str:
+        """Record the person's answer; the response key to reply with."""
+        ...
+
+    async def cancel(self, key: str) -> bool:
+        """Cancel a pending offer or check-in (`/stop`). True when there was one."""
+        ...
+
+    async def forget(self, key: str) -> None:
+        """Delete every follow-up row of this person (`/forget`)."""
+        ...
+
+
 class CaseDesk(Protocol):
     """The moderators' side as the dialogue sees it: open a case, find who holds one, relay."""
 
@@ -140,5 +159,7 @@ class CoreFacade(Protocol):
     async def case_for_thread(self, platform: str, thread_ref: str) -> str | None: ...
 
     async def admin_command(self, platform: str, community: str, text: str) -> str: ...
+
+    async def moderator_command(self, platform: str, text: str, is_moderator: bool) -> str: ...
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,12 @@ class CaseService:
         self.settings = settings
         self.moderated_platforms = moderated_platforms
         self.on_enqueue: Callable[[], None] = lambda: None  # wakes the outbox dispatcher
+        # (event, platform, case created, event time): metrics; never ids or text
+        self.on_case: Callable[[str, str, datetime, datetime], None] = lambda *_: None
+        # a resolved case's person may be offered a check-in (bot.ops.followups)
+        self.offer_follow_up: Callable[[CaseRow, ChatRef], Awaitable[tuple[Reply, ...]]] | None = (
+            None
+        )
 
     async def _transition(self, case_id: str, **kwargs: Any) -> bool:
         won = await self.store.transition(case_id, **kwargs)
@@ -113,6 +119,7 @@ class CaseService:
         notice = self._notice(case, NoticeKind.PING, key, buttons=self._case_buttons(case))
         await self.store.add_case(case, [notice_entry(notice, now)])
         self.on_enqueue()
+        self.on_case("opened", case.platform, now, now)
         log.info("case opened", extra={"case": case.id, "risk": risk.label, "kind": kind})
         return case.id
 
@@ -225,6 +232,7 @@ class CaseService:
         )
         if not won:
             return Outcome(ack=self.texts.get("moderators.ack.closed"))
+        self.on_case("claimed", case.platform, aware(case.created_at) or now, now)
         replies: tuple[Reply, ...] = ()
         if case.chat_id is not None and case.kind == "risk":
             chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
@@ -257,10 +265,17 @@ class CaseService:
         if not won:
             return Outcome(ack=self.texts.get("moderators.ack.closed"))
         await self.store.close_conversation_case(case.conversation_key, case.id)
+        closed_at = utcnow()
+        self.on_case(status, case.platform, aware(case.created_at) or closed_at, closed_at)
         replies: tuple[Reply, ...] = ()
         if was_claimed and case.chat_id is not None:
             chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
             replies = (self.composer.reply(chat, "human.resolved"),)
+            if status == "resolved" and self.offer_follow_up is not None:
+                try:
+                    replies += await self.offer_follow_up(case, chat)
+                except Exception:
+                    log.exception("follow-up offer failed")
         return Outcome(replies=replies, ack=self.texts.get(f"moderators.ack.{status}"))
 
     async def _moderator_text(self, event: ModeratorInbound) -> Outcome:
@@ -332,4 +347,5 @@ class CaseService:
         )
         if won and stage >= 2:
             await self.store.close_conversation_case(case.conversation_key, case.id)
+            self.on_case("expired", case.platform, aware(case.created_at) or now, now)
         return 1 if won else 0

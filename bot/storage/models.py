@@ -98,3 +98,21 @@ class MessageLimitRow(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     messages: Mapped[int] = mapped_column(Integer)
     window_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FollowUpRow(Base):
+    """A check-in offered after a case closed (bot/ops/followups.py). Status: offered → accepted
+    → sent, or declined / cancelled. `chat_id` is kept only while a message may still be sent."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(80), index=True)
+    case_id: Mapped[str] = mapped_column(String(24), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    chat_thread: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

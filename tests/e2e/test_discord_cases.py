@@ -147,6 +147,7 @@ async def test_outsiders_and_forged_buttons_change_nothing(
         assert person_saw == [
             app.texts.get("human.claimed", moderator="Mo"),
             app.texts.get("human.resolved"),
+            app.texts.get("followup.offer", hours="24"),  # the check-in, asked once
         ]
 
 
@@ -213,7 +214,10 @@ async def test_restart_in_the_middle_of_a_claimed_case(
         assert await press(adapter, scene.mo, scene.mods, resolve) == app.texts.get(
             "moderators.ack.resolved"
         )
-        assert scene.texts_to_alice()[-1] == app.texts.get("human.resolved")
+        assert scene.texts_to_alice()[-2:] == [
+            app.texts.get("human.resolved"),
+            app.texts.get("followup.offer", hours="24"),
+        ]
     assert len(scene.world.threads) == 1
 
 

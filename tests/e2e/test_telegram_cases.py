@@ -164,12 +164,14 @@ async def test_forged_replayed_and_outsider_presses_change_nothing(
         )
         assert await press(fake, MOD, ping, resolve) == app.texts.get("moderators.ack.resolved")
         assert await press(fake, MOD, ping, resolve) == app.texts.get("moderators.ack.closed")
-        await fake.wait_until(lambda: app.texts.get("human.resolved") in texts_to(fake, ALICE.id))
+        offer = app.texts.get("followup.offer", hours="24")
+        await fake.wait_until(lambda: offer in texts_to(fake, ALICE.id))
         await asyncio.sleep(0.3)
         person_saw = texts_to(fake, ALICE.id)[told_before:]
         assert person_saw == [
             app.texts.get("human.claimed", moderator="Mo"),
             app.texts.get("human.resolved"),
+            app.texts.get("followup.offer", hours="24"),  # the check-in, asked once
         ]
 
 

@@ -50,5 +50,9 @@ class FakeCore:
             platform, community, text
         )
 
+    async def moderator_command(self, platform: str, text: str, is_moderator: bool) -> str:
+        self.admin.append((platform, "moderators", text))
+        return f"desk: {text}" if is_moderator else self.texts.get("moderators.ack.not_moderator")
+
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
         self.sinks[sink.platform] = sink

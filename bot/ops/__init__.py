@@ -1,0 +1,1 @@
+"""Running Signpost for a community: metrics, health, reports, follow-ups."""
