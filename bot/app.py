@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.content import ContentPaths
@@ -16,8 +18,10 @@ from bot.core.ports import NluEngine, NoticeSink, Signposts
 from bot.core.signing import PayloadSigner
 from bot.core.texts import Texts
 from bot.escalation.cases import CaseService
+from bot.escalation.deferred import DeferredEscalations
+from bot.escalation.followup import CrisisFollowUp
 from bot.escalation.outbox import Dispatcher
-from bot.storage.store import Store
+from bot.storage.store import Store, StoreUnavailable, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,8 @@ class App:
     signposts: Signposts
     cases: CaseService
     dialogue: Dialogue
+    deferred: DeferredEscalations
+    followup: CrisisFollowUp
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
     pepper: bytes = b""
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox has work
@@ -46,7 +52,9 @@ class App:
 
     # what adapters call ---------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Outcome:
-        return await self.dialogue.handle(inbound)
+        started = utcnow()
+        outcome = await self.dialogue.handle(inbound)
+        return await self.followup.after(inbound, outcome, started)
 
     async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
         try:
@@ -95,22 +103,39 @@ class App:
 
     # background work ------------------------------------------------------------------------
     async def run_background(self, stop: asyncio.Event) -> None:
-        """Outbox delivery, the escalation ladder and retention, until `stop` is set."""
+        """Outbox delivery, the escalation ladder and retention, until `stop` is set.
+
+        Each step has its own `try`: a case row that breaks the ladder must not stop pings
+        from being delivered, and a database outage only delays the steps that need it."""
         dispatcher = self.dispatcher
         tick = self.settings.escalation.tick_seconds
         since_purge = PURGE_EVERY_SECONDS
         while not stop.is_set():
-            try:
-                await self.cases.tick()
-                await dispatcher.deliver_due()
+            if await self._step("database start-up", self.store.ensure_ready):
+                await self._step("deferred escalations", self.deferred.flush)
+                await self._step("outbox delivery", dispatcher.deliver_due)
+                await self._step("escalation ladder", self.cases.tick)
                 since_purge += tick
-                if since_purge >= PURGE_EVERY_SECONDS:
+                if since_purge >= PURGE_EVERY_SECONDS and await self._step(
+                    "retention purge", self._purge
+                ):
                     since_purge = 0.0
-                    retention = self.settings.retention
-                    await self.store.purge(retention.conversation_days, retention.case_days)
-            except Exception:
-                log.exception("background pass failed")
             await self._pause(stop, min(tick, 1.0))
+
+    async def _step(self, name: str, run: Callable[[], Awaitable[object]]) -> bool:
+        try:
+            await run()
+        except StoreUnavailable:
+            log.warning("%s waits: database unavailable", name)
+            return False
+        except Exception:
+            log.exception("%s failed", name)
+            return False
+        return True
+
+    async def _purge(self) -> None:
+        retention = self.settings.retention
+        await self.store.purge(retention.conversation_days, retention.case_days)
 
     async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
         """Sleep until `seconds` pass, new outbox work arrives, or `stop` is set."""
@@ -152,7 +177,11 @@ async def build(
     nlu: NluEngine | None = None,
     content: ContentPaths | None = None,
     database_url: str | None = None,
+    degraded_ok: bool = False,
 ) -> App:
+    """Everything, wired. With `degraded_ok` (what `signpost run` uses), a database that is
+    down at start-up does not stop the bot: it answers (crisis replies included) and the
+    database is migrated and used as soon as it answers."""
     content = content or (
         ContentPaths(settings.content_dir) if settings.content_dir else ContentPaths.default()
     )
@@ -162,8 +191,14 @@ async def build(
     composer = Composer(texts, signer)
     nlu = nlu or load_nlu(settings, content)
     signposts = load_signposts(content, texts)
-    store = await Store.open(database_url or settings.database_url, echo=settings.storage.echo)
+    store = await Store.open(
+        database_url or settings.database_url,
+        echo=settings.storage.echo,
+        timeout=settings.storage.timeout_seconds,
+        degraded_ok=degraded_ok,
+    )
     cases = CaseService(store, texts, composer, signposts, settings.escalation, set())
+    deferred = DeferredEscalations(store, cases, composer)
     dialogue = Dialogue(
         nlu=nlu,
         texts=texts,
@@ -194,6 +229,15 @@ async def build(
         signposts=signposts,
         cases=cases,
         dialogue=dialogue,
+        deferred=deferred,
+        followup=CrisisFollowUp(
+            store,
+            cases,
+            texts,
+            composer,
+            deferred,
+            group_cooldown=timedelta(minutes=settings.escalation.group_cooldown_minutes),
+        ),
         pepper=secret + b":ids",
     )
     cases.on_enqueue = app.wake.set

@@ -30,6 +30,9 @@ class _Section(BaseModel):
 class StorageSettings(_Section):
     url: str | None = None  # None: SQLite in the data folder
     echo: bool = False
+    # every database call (connect, wait for a pooled connection, each statement) gives up
+    # after this long, so a hung database never holds back a crisis reply
+    timeout_seconds: float = Field(2, gt=0, le=60)
 
 
 class RetentionSettings(_Section):
@@ -42,6 +45,9 @@ class EscalationSettings(_Section):
     unavailable_after_minutes: float = Field(20, gt=0)
     excerpt_chars: int = Field(300, ge=20, le=2000)
     tick_seconds: float = Field(15, gt=0)
+    # in a watched group, the bot's brief public reply to one member is not repeated for this
+    # long after their last case there (the case itself is never doubled while it is open)
+    group_cooldown_minutes: float = Field(30, ge=0, le=1440)
 
 
 class LimitSettings(_Section):

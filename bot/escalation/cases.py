@@ -111,7 +111,10 @@ class CaseService:
         )
         key = "moderators.ping" if kind == "risk" else "moderators.ping_moderation"
         notice = self._notice(case, NoticeKind.PING, key, buttons=self._case_buttons(case))
-        await self.store.add_case(case, [notice_entry(notice, now)])
+        existing = await self.store.add_case(case, [notice_entry(notice, now)])
+        if existing is not None:  # already open (maybe opened by another worker just now)
+            log.info("case already open", extra={"case": existing, "kind": kind})
+            return existing
         self.on_enqueue()
         log.info("case opened", extra={"case": case.id, "risk": risk.label, "kind": kind})
         return case.id
@@ -281,7 +284,10 @@ class CaseService:
         now = now or utcnow()
         steps = 0
         for case in await self.store.due_cases(now):
-            steps += await self._advance(case, now)
+            try:
+                steps += await self._advance(case, now)
+            except Exception:  # one bad row is logged and skipped; the others still advance
+                log.exception("escalation step failed", extra={"case": case.id})
         return steps
 
     async def _advance(self, case: CaseRow, now: datetime) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -29,8 +29,23 @@ class ConversationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+_OPEN_CASE = text("kind = 'risk' AND status IN ('open', 'pinged', 'claimed')")
+
+
 class CaseRow(Base):
     __tablename__ = "cases"
+    # one open risk case per person per community (migration 0003): two workers handling
+    # two crisis messages from one person at once cannot open two cases
+    __table_args__ = (
+        Index(
+            "uq_cases_one_open",
+            "conversation_key",
+            text("coalesce(community, '')"),
+            unique=True,
+            sqlite_where=_OPEN_CASE,
+            postgresql_where=_OPEN_CASE,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     conversation_key: Mapped[str] = mapped_column(String(80), index=True)

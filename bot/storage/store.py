@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Result, case, delete, or_, select, update
+from sqlalchemy import Result, case, delete, event, or_, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -45,21 +48,124 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+DEFAULT_TIMEOUT = 2.0
+SQLITE_MIN_DEADLINE = 10.0
+# what a database that is down, unreachable or hung raises (anything else is a real error)
+_UNAVAILABLE = (
+    TimeoutError,
+    OSError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer within the deadline, or is known to be down right now.
+
+    Callers treat it like any store failure (the crisis reply still goes out); it exists so
+    the wiring can tell an outage from a bug and defer work until the database is back."""
+
+
+def build_engine(url: str, *, echo: bool = False, timeout: float = DEFAULT_TIMEOUT) -> AsyncEngine:
+    """An engine whose every wait is bounded: connecting, waiting for a pooled connection and
+    each statement. A database that accepts TCP and never answers costs `timeout`, not forever.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # waiting for another writer's lock
+        connect_args: dict[str, Any] = {"timeout": sqlite_deadline(timeout)}
+    elif "asyncpg" in url:
+        connect_args = {"timeout": timeout, "command_timeout": timeout}
+    else:
+        connect_args = {}
+    # hide_parameters: an SQL error must never put message text into a log
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args=connect_args,
+        **({} if url.startswith("sqlite") else {"pool_timeout": timeout, "pool_pre_ping": True}),
+    )
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def sqlite_deadline(timeout: float) -> float:
+    """SQLite is a local file: it cannot hang like a network peer, but concurrent writers
+    queue for its one write lock, so a burst legitimately waits longer than a network call."""
+    return max(timeout, SQLITE_MIN_DEADLINE)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Deleted rows (relayed words, excerpts, /forget) are overwritten, not left in free pages."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Every call either finishes within `timeout` seconds or raises `StoreUnavailable`.
+
+    After an outage is noticed, calls fail at once for `timeout` seconds (then one is let
+    through to try again), so a burst of messages during an outage is answered without each
+    waiting out its own deadline. A store opened while the database was down starts with
+    `ready` false and is migrated by `ensure_ready` once the database answers."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, timeout: float = DEFAULT_TIMEOUT, ready: bool = True
+    ) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.timeout = timeout
+        self.ready = ready
+        self._down_until = 0.0
+        self._upgrade_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, url: str, *, echo: bool = False) -> Store:
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # hide_parameters: an SQL error must never put message text into a log
-        engine = create_async_engine(url, echo=echo, hide_parameters=True)
-        await upgrade(engine)
-        return cls(engine)
+    async def open(
+        cls,
+        url: str,
+        *,
+        echo: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        degraded_ok: bool = False,
+    ) -> Store:
+        """Open and migrate. With `degraded_ok`, a database that is down at start-up gives a
+        store that is not ready yet (every call raises `StoreUnavailable`) instead of an error.
+        """
+        engine = build_engine(url, echo=echo, timeout=timeout)
+        if engine.dialect.name == "sqlite":
+            timeout = sqlite_deadline(timeout)
+        store = cls(engine, timeout=timeout, ready=False)
+        try:
+            await store.ensure_ready(migration_timeout=max(timeout, 30.0))
+        except StoreUnavailable:
+            if not degraded_ok:
+                await engine.dispose()
+                raise
+            log.error("database unavailable at start-up; running degraded until it answers")
+        return store
+
+    async def ensure_ready(self, *, migration_timeout: float | None = None) -> bool:
+        """Apply migrations if that has not happened yet. Raises `StoreUnavailable`."""
+        if self.ready:
+            return True
+        async with self._upgrade_lock:
+            if self.ready:
+                return True
+            try:
+                async with asyncio.timeout(migration_timeout or max(self.timeout, 30.0)):
+                    await upgrade(self.engine)
+            except _UNAVAILABLE as exc:
+                raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+            self.ready = True
+            self._down_until = 0.0
+            log.info("database ready")
+        return True
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -68,10 +174,28 @@ class Store:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def available(self) -> bool:
+        """False while the database is known to be down (or not migrated yet)."""
+        return self.ready and time.monotonic() >= self._down_until
+
+    def _trip(self) -> None:
+        self._down_until = time.monotonic() + self.timeout
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            yield session
+        if not self.ready:
+            raise StoreUnavailable("database not ready")
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable("database unavailable (recent failure)")
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._sessions() as session, session.begin():
+                    yield session
+        except _UNAVAILABLE as exc:
+            self._trip()
+            raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        self._down_until = 0.0
 
     # conversations -------------------------------------------------------------------------
     async def load_conversation(self, key: str) -> ConversationState:
@@ -177,10 +301,69 @@ class Store:
             return await s.get(GroupRow, (platform, chat_id))
 
     # cases ---------------------------------------------------------------------------------
-    async def add_case(self, case: CaseRow, outbox: Sequence[OutboxRow]) -> None:
+    async def add_case(self, case: CaseRow, outbox: Sequence[OutboxRow]) -> str | None:
+        """Add a case and its first notices. If the person already has an open case of this
+        kind in this community (the unique index, so also across workers), nothing is added and
+        that case's id is returned; None when the new case was added."""
+        try:
+            async with self.session() as s:
+                s.add(case)
+                s.add_all(outbox)
+        except sa_exc.IntegrityError:
+            existing = await self.open_case_for(case.conversation_key, case.community, case.kind)
+            if existing is None:  # closed in between: a genuine conflict elsewhere
+                raise
+            return existing.id
+        return None
+
+    async def open_case_for(
+        self, conversation_key: str, community: str | None, kind: str = "risk"
+    ) -> CaseRow | None:
+        """The person's open case of `kind` in `community` (None: a private chat), if any."""
         async with self.session() as s:
-            s.add(case)
-            s.add_all(outbox)
+            place = (
+                CaseRow.community.is_(None) if community is None else CaseRow.community == community
+            )
+            return (
+                await s.scalars(
+                    select(CaseRow)
+                    .where(
+                        CaseRow.conversation_key == conversation_key,
+                        place,
+                        CaseRow.kind == kind,
+                        CaseRow.status.in_(OPEN_STATUSES),
+                    )
+                    .limit(1)
+                )
+            ).first()
+
+    async def latest_case(
+        self, conversation_key: str, community: str | None, before: datetime
+    ) -> CaseRow | None:
+        """The person's most recent risk case in `community` opened before `before`."""
+        async with self.session() as s:
+            place = (
+                CaseRow.community.is_(None) if community is None else CaseRow.community == community
+            )
+            return (
+                await s.scalars(
+                    select(CaseRow)
+                    .where(CaseRow.conversation_key == conversation_key, place)
+                    .where(CaseRow.kind == "risk", CaseRow.created_at < before)
+                    .order_by(CaseRow.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+
+    async def set_thread_ref(self, case_id: str, thread_ref: str) -> None:
+        """Remember a case's topic/thread as soon as it exists (before the ping is posted), so
+        a retry after a crash posts into it instead of opening a second one."""
+        async with self.session() as s:
+            await s.execute(
+                update(CaseRow)
+                .where(CaseRow.id == case_id, CaseRow.thread_ref.is_(None))
+                .values(thread_ref=thread_ref)
+            )
 
     async def get_case(self, case_id: str) -> CaseRow | None:
         async with self.session() as s:
@@ -284,6 +467,15 @@ class Store:
             for row in rows:
                 row.due_at = now + lease
             return rows
+
+    async def renew_lease(self, entry_id: int, until: datetime) -> None:
+        """Keep an entry hidden from other workers while this one is still sending it."""
+        async with self.session() as s:
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == entry_id, OutboxRow.delivered_at.is_(None))
+                .values(due_at=until)
+            )
 
     async def outbox_delivered(self, entry_id: int, thread_ref: str | None) -> None:
         async with self.session() as s:

@@ -291,9 +291,9 @@ async def test_a_server_manager_sets_the_community_region(
             "group.region_cleared"
         )
         assert await region() is None
-        assert await answer(alice, CRISIS) == group_concern(
-            app.texts, app.signposts.emergency(None)
-        )
+        # someone else: Alice's case is open, and her public reply is not repeated
+        bea = world.user(43, "Bea").as_member(SERVER)
+        assert await answer(bea, CRISIS) == group_concern(app.texts, app.signposts.emergency(None))
 
 
 async def test_restart_in_the_middle_of_a_claimed_case(

@@ -530,8 +530,8 @@ async def test_signpost_run_starts_telegram_and_discord_together(
     from tests.fakes.telegram_api import FakeTelegramApi
     from tests.fakes.telegram_api import FakeUser as TelegramUser
 
-    async def scripted_build(settings: Settings) -> App:
-        return await build(settings, nlu=nlu, content=ContentPaths(ROOT))
+    async def scripted_build(settings: Settings, **options: bool) -> App:
+        return await build(settings, nlu=nlu, content=ContentPaths(ROOT), **options)
 
     monkeypatch.setattr(runner, "build", scripted_build)
     async with fake_discord(monkeypatch) as fake, FakeTelegramApi() as telegram:
@@ -574,8 +574,8 @@ async def test_a_refused_token_or_a_missing_intent_is_a_clear_configuration_erro
 ) -> None:
     from bot import runner
 
-    async def scripted_build(settings: Settings) -> App:
-        return await build(settings, nlu=nlu, content=ContentPaths(ROOT))
+    async def scripted_build(settings: Settings, **options: bool) -> App:
+        return await build(settings, nlu=nlu, content=ContentPaths(ROOT), **options)
 
     monkeypatch.setattr(runner, "build", scripted_build)
     async with fake_discord(monkeypatch) as fake:

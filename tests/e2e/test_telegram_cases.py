@@ -319,11 +319,12 @@ async def test_a_group_admin_sets_the_community_region(
         await fake.wait_until(lambda: any("reply_markup" in p for p in fake.sent_to(MODS_ID)))
         assert "region: DE" in fake.last_sent_message(MODS_ID)["text"]
 
-        # cleared: the next crisis reply falls back to the local emergency number
+        # cleared: the next crisis reply falls back to the local emergency number (from
+        # someone else: Alice's own case is open, and her public reply is not repeated)
         assert await answer(ADMIN, "/signpost_region off") == app.texts.get("group.region_cleared")
         assert await region() is None
         assert await answer(ADMIN, "/signpost_region") == app.texts.get("group.region_none")
-        reply = await answer(ALICE, CRISIS)
+        reply = await answer(OUTSIDER, CRISIS)
         assert reply == group_concern(app.texts, app.signposts.emergency(None))
         group = await app.store.group("telegram", str(GROUP.id))
         assert group is not None and group.watched, "the region command left watching alone"
