@@ -67,6 +67,9 @@ class App:
         case = await self.store.case_for_thread(platform, thread_ref)
         return case.id if case is not None else None
 
+    async def remember_thread(self, case_id: str, thread_ref: str) -> None:
+        await self.store.set_thread_ref(case_id, thread_ref)
+
     async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
         await self.store.set_group_watch(platform, chat_id, enabled)
 
@@ -199,6 +202,7 @@ async def build(
     )
     cases = CaseService(store, texts, composer, signposts, settings.escalation, set())
     deferred = DeferredEscalations(store, cases, composer)
+    store.forget_notices = cases.forget_notices
     dialogue = Dialogue(
         nlu=nlu,
         texts=texts,

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from bot.adapters.discord_settings import DiscordSettings
 from bot.adapters.telegram_settings import TelegramSettings
 
+MIN_SECRET_BYTES = 32
+
 
 class ConfigError(Exception):
     """A bad configuration: the message names the file (or variable), the key and the reason."""
@@ -80,6 +82,16 @@ class Settings(_Section):
     # secrets: environment only
     secret_key: SecretStr | None = None
     discord_token: SecretStr | None = None
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # a short key lets anyone holding the database reverse pseudonymous ids by brute force
+        if value is not None and len(value.get_secret_value().encode("utf-8")) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes (for example: openssl rand -hex 32)"
+            )
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -161,11 +173,12 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{label}: the top level must be a mapping of keys")
         data = loaded or {}
-        leaked = _SECRET_KEYS & set(data) | (
-            {"telegram.token"}
-            if isinstance(data.get("telegram"), dict) and "token" in data["telegram"]
-            else set()
-        )
+        telegram = data.get("telegram")
+        leaked = _SECRET_KEYS & set(data) | {
+            f"telegram.{key}"
+            for key in ("token", "webhook_secret_token")
+            if isinstance(telegram, dict) and key in telegram
+        }
         if leaked:
             raise ConfigError(
                 f"{label}: {', '.join(sorted(leaked))}: secrets must come from the environment"

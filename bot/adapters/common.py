@@ -37,6 +37,8 @@ class CoreFacade(Protocol):
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
 
+    async def remember_thread(self, case_id: str, thread_ref: str) -> None: ...
+
 
 async def answer_admin_command(core: CoreFacade, platform: str, community: str, text: str) -> str:
     """Carry out an admin's `/signpost_watch [off]` or `/signpost_region [place | off]` for one

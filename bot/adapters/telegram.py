@@ -84,6 +84,8 @@ def build_application(settings: TelegramSettings) -> Application[Any, Any, Any, 
         .base_url(settings.bot_api_url)
         .base_file_url(settings.file_api_url)
         .get_updates_read_timeout(settings.poll_timeout + 10)
+        .read_timeout(settings.answer_timeout)
+        .write_timeout(settings.answer_timeout)
         .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
@@ -104,7 +106,9 @@ async def run_telegram(
     await with_retries(application.initialize, attempts=settings.send_attempts, backoff=backoff)
     bot = application.bot
     sender = TelegramSender(bot, settings, backoff=backoff)
-    sink = TelegramNoticeSink(sender, bot, settings.moderator_chat_id)
+    sink = TelegramNoticeSink(
+        sender, bot, settings.moderator_chat_id, remember_thread=app.remember_thread
+    )
     adapter = TelegramAdapter(app, settings, sender, sink, bot)
     application.add_handler(TypeHandler(Update, adapter.on_update))
     application.add_error_handler(_log_error)

@@ -1,8 +1,9 @@
 """Telegram settings: `telegram:` in config.yml, secrets and overrides from the environment.
 
 The token (`TELEGRAM_BOT_TOKEN`) and the webhook secret (`TELEGRAM_WEBHOOK_SECRET`) are only
-ever read from the environment by `bot.config.load_settings`; `TELEGRAM_API_BASE_URL` and
-`TELEGRAM_MODERATOR_CHAT_ID` override the file so one image can serve several deployments.
+ever read from the environment by `bot.config.load_settings` (config.yml may hold neither);
+`TELEGRAM_API_BASE_URL` and `TELEGRAM_MODERATOR_CHAT_ID` override the file so one image can
+serve several deployments.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class TelegramSettings(BaseModel):
     moderator_cache_seconds: float = Field(60, ge=0, le=3600)
     # sending a reply: attempts before giving up on 5xx/network errors (429 waits don't count)
     send_attempts: int = Field(6, ge=1, le=20)
+    # how long to wait for Telegram's answer to a send. Telegram may already have posted the
+    # message when an answer is late, and a retry would post it twice, so this is well above
+    # its worst case rather than the library's 5 s
+    answer_timeout: float = Field(30, ge=5, le=300)
 
     @property
     def enabled(self) -> bool:

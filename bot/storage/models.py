@@ -80,6 +80,8 @@ class OutboxRow(Base):
     case_id: Mapped[str | None] = mapped_column(String(24), index=True)
     platform: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))  # notice | reply
+    # 0 crisis (pings, crisis replies), 1 other notices and replies, 2 relayed words
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from bot.storage.models import CaseRow, ConversationRow, GroupRow, MessageLimitR
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("open", "pinged", "claimed")
+RELAY_PRIORITY = 2  # outbox priority of relayed words (see bot.escalation.outbox)
 
 
 def _count(result: Result[Any]) -> int:
@@ -124,6 +125,9 @@ class Store:
         self.ready = ready
         self._down_until = 0.0
         self._upgrade_lock = asyncio.Lock()
+        # what to tell moderators when a person with an open case uses /forget (the wiring
+        # sets it: the store composes no text)
+        self.forget_notices: Callable[[Sequence[CaseRow]], Sequence[OutboxRow]] | None = None
 
     @classmethod
     async def open(
@@ -232,17 +236,24 @@ class Store:
             row.updated_at = utcnow()
 
     async def forget(self, key: str) -> int:
-        """Delete everything kept about one person. Returns the number of rows removed."""
+        """Delete everything kept about one person. Returns the number of rows removed.
+
+        Moderators of a case still open are told (`forget_notices`, set by the wiring): the
+        notice names the case and its thread, nothing about the person."""
         async with self.session() as s:
-            case_ids = list(
-                (await s.scalars(select(CaseRow.id).where(CaseRow.conversation_key == key))).all()
+            cases = list(
+                (await s.scalars(select(CaseRow).where(CaseRow.conversation_key == key))).all()
             )
+            case_ids = [case.id for case in cases]
             removed = 0
             if case_ids:
                 removed += _count(
                     await s.execute(delete(OutboxRow).where(OutboxRow.case_id.in_(case_ids)))
                 )
+                still_open = [c for c in cases if c.status in OPEN_STATUSES]
+                notices = self.forget_notices(still_open) if self.forget_notices else ()
                 removed += _count(await s.execute(delete(CaseRow).where(CaseRow.id.in_(case_ids))))
+                s.add_all(notices)
             removed += _count(
                 await s.execute(delete(ConversationRow).where(ConversationRow.key == key))
             )
@@ -424,11 +435,14 @@ class Store:
             return case.id
 
     async def close_conversation_case(self, key: str, case_id: str) -> None:
-        """Detach a closed case from its conversation and drop the words already delivered."""
+        """Detach a closed case from its conversation and drop the person's words: those
+        already delivered and relays not delivered yet (they must not arrive after the close).
+        """
         async with self.session() as s:
             await s.execute(
                 delete(OutboxRow).where(
-                    OutboxRow.case_id == case_id, OutboxRow.delivered_at.is_not(None)
+                    OutboxRow.case_id == case_id,
+                    or_(OutboxRow.delivered_at.is_not(None), OutboxRow.priority == RELAY_PRIORITY),
                 )
             )
             await s.execute(
@@ -458,7 +472,7 @@ class Store:
             query = (
                 select(OutboxRow)
                 .where(OutboxRow.delivered_at.is_(None), OutboxRow.due_at <= now)
-                .order_by(OutboxRow.id)
+                .order_by(OutboxRow.priority, OutboxRow.id)
                 .limit(limit)
             )
             if self.is_postgres:

@@ -1,8 +1,9 @@
-"""One open risk case per person per community, enforced by a partial unique index.
+"""One open risk case per person per community (a partial unique index); outbox priorities.
 
 Two workers receiving two crisis messages from one person at once used to open two cases (two
 pings). Moderation flags (harassment) are not limited by it. Older duplicates still open when
-this runs are closed as expired first, keeping the newest.
+this runs are closed as expired first, keeping the newest. Outbox entries get a priority so
+a crisis ping is never queued behind relays.
 
 Revision ID: 0003
 Revises: 0002
@@ -21,6 +22,10 @@ OPEN_RISK = f"kind = 'risk' AND {OPEN}"
 
 
 def upgrade() -> None:
+    # delivery order: 0 crisis (pings, crisis replies), 1 other notices and replies, 2 relays
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="1"))
+    op.create_index("ix_outbox_priority_id", "outbox", ["priority", "id"])
     op.execute(
         sa.text(
             "UPDATE cases SET status = 'expired', closed_at = CURRENT_TIMESTAMP, "
@@ -46,3 +51,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_cases_one_open", table_name="cases")
+    op.drop_index("ix_outbox_priority_id", table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("priority")
