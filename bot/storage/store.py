@@ -477,10 +477,25 @@ class Store:
             )
             if self.is_postgres:
                 query = query.with_for_update(skip_locked=True)
-            rows = list((await s.scalars(query)).all())
-            for row in rows:
-                row.due_at = now + lease
-            return rows
+                rows = list((await s.scalars(query)).all())
+                for row in rows:
+                    row.due_at = now + lease
+                return rows
+            # SQLite has no row locks: each lease is a guarded UPDATE, so of two workers that
+            # read the same due row only the first to write takes it
+            taken = []
+            for row in (await s.scalars(query)).all():
+                leased = await s.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id == row.id, OutboxRow.due_at == row.due_at)
+                    .where(OutboxRow.delivered_at.is_(None))
+                    .values(due_at=now + lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if _count(leased):
+                    row.due_at = now + lease
+                    taken.append(row)
+            return taken
 
     async def renew_lease(self, entry_id: int, until: datetime) -> None:
         """Keep an entry hidden from other workers while this one is still sending it."""
