@@ -16,11 +16,13 @@ from bot.core.limits import MessageLimit, MessageLimiter
 from bot.core.messages import Inbound, ModeratorInbound, Outcome
 from bot.core.ports import NluEngine, NoticeSink, Signposts
 from bot.core.signing import PayloadSigner
+from bot.core.text_input import clean
 from bot.core.texts import Texts
 from bot.escalation.cases import CaseService
 from bot.escalation.deferred import DeferredEscalations
 from bot.escalation.followup import CrisisFollowUp
 from bot.escalation.outbox import Dispatcher
+from bot.nlu.offloop import OffLoopAssessor
 from bot.storage.store import Store, StoreUnavailable, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class App:
     dialogue: Dialogue
     deferred: DeferredEscalations
     followup: CrisisFollowUp
+    assessor: OffLoopAssessor | None = None
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
     pepper: bytes = b""
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when the outbox has work
@@ -53,6 +56,10 @@ class App:
     # what adapters call ---------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Outcome:
         started = utcnow()
+        if self.assessor is not None and inbound.button is None:
+            text = clean(inbound.text, self.settings.max_message_chars).text
+            if text and not text.startswith("/"):
+                await self.assessor.prepare(text)  # CPU work off the event loop
         outcome = await self.dialogue.handle(inbound)
         return await self.followup.after(inbound, outcome, started)
 
@@ -151,6 +158,8 @@ class App:
         self.wake.clear()
 
     async def close(self) -> None:
+        if self.assessor is not None:
+            self.assessor.close()
         await self.store.close()
 
 
@@ -192,7 +201,7 @@ async def build(
     secret = settings.secret_bytes()
     signer = PayloadSigner(secret + b":buttons")
     composer = Composer(texts, signer)
-    nlu = nlu or load_nlu(settings, content)
+    assessor = OffLoopAssessor(nlu or load_nlu(settings, content))
     signposts = load_signposts(content, texts)
     store = await Store.open(
         database_url or settings.database_url,
@@ -204,7 +213,7 @@ async def build(
     deferred = DeferredEscalations(store, cases, composer)
     store.forget_notices = cases.forget_notices
     dialogue = Dialogue(
-        nlu=nlu,
+        nlu=assessor,
         texts=texts,
         composer=composer,
         signposts=signposts,
@@ -229,10 +238,11 @@ async def build(
         store=store,
         texts=texts,
         composer=composer,
-        nlu=nlu,
+        nlu=assessor,
         signposts=signposts,
         cases=cases,
         dialogue=dialogue,
+        assessor=assessor,
         deferred=deferred,
         followup=CrisisFollowUp(
             store,
