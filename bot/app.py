@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.config import Settings
 from bot.content import ContentPaths
@@ -76,6 +77,18 @@ class App:
 
     async def remember_thread(self, case_id: str, thread_ref: str) -> None:
         await self.store.set_thread_ref(case_id, thread_ref)
+
+    # the durable inbox (Telegram polling) ---------------------------------------------------
+    async def inbox_record(
+        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> set[int]:
+        return await self.store.inbox_record(platform, updates)
+
+    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]:
+        return await self.store.inbox_pending(platform)
+
+    async def inbox_done(self, platform: str, update_id: int) -> None:
+        await self.store.inbox_done(platform, update_id)
 
     async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
         await self.store.set_group_watch(platform, chat_id, enabled)

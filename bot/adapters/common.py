@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 from bot.core.messages import Inbound, ModeratorInbound, Outcome
 from bot.core.ports import NoticeSink
@@ -38,6 +39,14 @@ class CoreFacade(Protocol):
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
 
     async def remember_thread(self, case_id: str, thread_ref: str) -> None: ...
+
+    async def inbox_record(
+        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> set[int]: ...
+
+    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]: ...
+
+    async def inbox_done(self, platform: str, update_id: int) -> None: ...
 
 
 async def answer_admin_command(core: CoreFacade, platform: str, community: str, text: str) -> str:

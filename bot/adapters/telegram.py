@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.adapters.common import CoreFacade
+from bot.adapters.telegram_inbox import DurablePoller
 from bot.adapters.telegram_receive import TelegramAdapter
 from bot.adapters.telegram_send import (
     TelegramNoticeSink,
@@ -116,6 +117,7 @@ async def run_telegram(
     updater = application.updater
     assert updater is not None
     allowed = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+    polling: asyncio.Task[None] | None = None
     try:
         await application.start()
         if settings.mode == "webhook":
@@ -130,15 +132,17 @@ async def run_telegram(
                 bootstrap_retries=3,
             )
         else:
-            await updater.start_polling(
-                timeout=int(settings.poll_timeout),
-                allowed_updates=allowed,
-                bootstrap_retries=3,
-                error_callback=_log_polling_error,
+            # our own polling loop: updates are recorded before they are acknowledged
+            await with_retries(bot.delete_webhook, attempts=settings.send_attempts, backoff=backoff)
+            poller = DurablePoller(
+                application, app, poll_timeout=int(settings.poll_timeout), allowed_updates=allowed
             )
+            polling = asyncio.create_task(poller.run(stop))
         await _publish_commands(bot, app.texts, sender)
         log.info("telegram: running (%s)", settings.mode)
         await stop.wait()
+        if polling is not None:
+            await polling
     finally:
         if updater.running:
             await updater.stop()
@@ -166,10 +170,6 @@ async def _publish_commands(bot: Bot, texts: Texts, sender: TelegramSender) -> N
             await sender.call(partial(bot.set_my_commands, commands, scope=scope))
         except TelegramError as exc:
             log.warning("telegram: could not publish the command menu: %s", type(exc).__name__)
-
-
-def _log_polling_error(error: Exception) -> None:
-    log.warning("telegram: polling error %s (will retry)", type(error).__name__)
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

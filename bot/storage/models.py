@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -115,3 +125,18 @@ class MessageLimitRow(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     messages: Mapped[int] = mapped_column(Integer)
     window_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class InboxRow(Base):
+    """One platform update, recorded before the platform is told it arrived (migration 0004).
+
+    The payload (which holds what the person wrote) lives only until the update is handled;
+    the emptied row stays a day so a redelivered update is skipped."""
+
+    __tablename__ = "inbox"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

@@ -25,7 +25,14 @@ from sqlalchemy.ext.asyncio import (
 from bot.core.risk import RiskLevel
 from bot.core.state import ConversationState
 from bot.storage.migrate import upgrade
-from bot.storage.models import CaseRow, ConversationRow, GroupRow, MessageLimitRow, OutboxRow
+from bot.storage.models import (
+    CaseRow,
+    ConversationRow,
+    GroupRow,
+    InboxRow,
+    MessageLimitRow,
+    OutboxRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -532,6 +539,53 @@ class Store:
             rows = await s.scalars(select(OutboxRow.id).where(OutboxRow.delivered_at.is_(None)))
             return len(rows.all())
 
+    # the durable inbox ---------------------------------------------------------------------
+    async def inbox_record(
+        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> set[int]:
+        """Record updates before they are acknowledged. Returns the ids that are new (an id
+        already recorded, handled or not, was seen before and must not be handled again here).
+        """
+        ids = [update_id for update_id, _ in updates]
+        async with self.session() as s:
+            seen = set(
+                (
+                    await s.scalars(
+                        select(InboxRow.update_id).where(
+                            InboxRow.platform == platform, InboxRow.update_id.in_(ids)
+                        )
+                    )
+                ).all()
+            )
+            now = utcnow()
+            fresh = [(i, p) for i, p in updates if i not in seen]
+            s.add_all(
+                InboxRow(platform=platform, update_id=i, payload=p, received_at=now)
+                for i, p in fresh
+            )
+            return {i for i, _ in fresh}
+
+    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]:
+        """Updates recorded but not handled (a process stopped while handling them)."""
+        async with self.session() as s:
+            rows = (
+                await s.scalars(
+                    select(InboxRow)
+                    .where(InboxRow.platform == platform, InboxRow.done_at.is_(None))
+                    .order_by(InboxRow.update_id)
+                )
+            ).all()
+            return [(row.update_id, dict(row.payload or {})) for row in rows]
+
+    async def inbox_done(self, platform: str, update_id: int) -> None:
+        """Handled: the payload (the person's words) is wiped at once."""
+        async with self.session() as s:
+            await s.execute(
+                update(InboxRow)
+                .where(InboxRow.platform == platform, InboxRow.update_id == update_id)
+                .values(done_at=utcnow(), payload=None)
+            )
+
     # retention -----------------------------------------------------------------------------
     async def purge(self, conversation_days: int, case_days: int) -> dict[str, int]:
         now = utcnow()
@@ -555,6 +609,9 @@ class Store:
                     OutboxRow.delivered_at < now - timedelta(days=1),
                 )
             )
+            inbox = await s.execute(  # handled long ago, or stuck for a day
+                delete(InboxRow).where(InboxRow.received_at < now - timedelta(days=1))
+            )
             limits = await s.execute(  # an ended window holds nothing worth keeping
                 delete(MessageLimitRow).where(MessageLimitRow.window_ends_at < now)
             )
@@ -563,4 +620,5 @@ class Store:
                 "cases": _count(cases),
                 "outbox": _count(out),
                 "message limits": _count(limits),
+                "inbox": _count(inbox),
             }

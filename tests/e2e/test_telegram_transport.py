@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import pytest
@@ -47,6 +48,7 @@ class ScriptedCore:
     moderator: list[ModeratorInbound] = field(default_factory=list)
     watch: list[tuple[str, bool]] = field(default_factory=list)
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
+    inbox: dict[int, dict[str, Any] | None] = field(default_factory=dict)
     pepper: bytes = b"test-pepper"
     texts: Texts = field(default_factory=lambda: Texts.load(ContentPaths.default().responses))
 
@@ -67,6 +69,23 @@ class ScriptedCore:
 
     async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
         self.watch.append((chat_id, enabled))
+
+    async def remember_thread(self, case_id: str, thread_ref: str) -> None:
+        pass
+
+    # an in-memory inbox (the real one is tested with the store)
+    async def inbox_record(
+        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> set[int]:
+        fresh = {i for i, _ in updates if i not in self.inbox}
+        self.inbox.update({i: p for i, p in updates if i in fresh})
+        return fresh
+
+    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, p) for i, p in self.inbox.items() if p is not None]
+
+    async def inbox_done(self, platform: str, update_id: int) -> None:
+        self.inbox[update_id] = None
 
 
 @pytest.fixture
