@@ -21,7 +21,7 @@ from bot.core.messages import ChatRef, ReplyKind
 from bot.core.risk import RiskLevel
 from bot.escalation.cases import CaseService
 from bot.escalation.outbox import reply_entry
-from bot.storage.store import OPEN_STATUSES, Store, utcnow
+from bot.storage.store import OPEN_STATUSES, Store, StoreUnavailable, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,12 @@ class DeferredEscalations:
         for key, item in list(self._waiting.items()):
             try:
                 await self._open(item)
-            except Exception:
-                log.warning("deferred escalation still waiting", exc_info=True)
+            except StoreUnavailable:
+                log.warning("deferred escalations wait: database unavailable")
                 return handled
+            except Exception:  # this one keeps failing: try it again later, go on with the rest
+                log.exception("deferred escalation failed; kept for the next pass")
+                continue
             del self._waiting[key]
             handled += 1
         return handled

@@ -132,9 +132,10 @@ class Dispatcher:
         """Deliver everything due now, crisis first, in small batches: a ping queued while a
         batch is being sent goes out before the rest of the queue. Returns how many entries
         were delivered."""
-        now = now or utcnow()
+        fixed = now
         delivered = 0
         while True:
+            now = fixed or utcnow()  # a ping queued during this batch is due in the next one
             rows = await self.store.claim_outbox(now, limit, self.lease)
             for row in rows:
                 delivered += await self._deliver(row, now)

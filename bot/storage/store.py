@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -86,7 +87,9 @@ def build_engine(url: str, *, echo: bool = False, timeout: float = DEFAULT_TIMEO
         # waiting for another writer's lock
         connect_args: dict[str, Any] = {"timeout": sqlite_deadline(timeout)}
     elif "asyncpg" in url:
-        connect_args = {"timeout": timeout, "command_timeout": timeout}
+        # half the deadline each: a statement that times out is followed by a rollback on the
+        # same hung connection, which waits out the command timeout once more
+        connect_args = {"timeout": timeout / 2, "command_timeout": timeout / 2}
     else:
         connect_args = {}
     # hide_parameters: an SQL error must never put message text into a log
@@ -191,7 +194,9 @@ class Store:
         return self.ready and time.monotonic() >= self._down_until
 
     def _trip(self) -> None:
-        self._down_until = time.monotonic() + self.timeout
+        # SQLite is a local file: a failure there (a lock held too long) is not an outage
+        if self.engine.dialect.name != "sqlite":
+            self._down_until = time.monotonic() + self.timeout
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -199,13 +204,25 @@ class Store:
             raise StoreUnavailable("database not ready")
         if time.monotonic() < self._down_until:
             raise StoreUnavailable("database unavailable (recent failure)")
+        session = self._sessions()
         try:
             async with asyncio.timeout(self.timeout):
-                async with self._sessions() as session, session.begin():
-                    yield session
+                yield session
+                await session.commit()
         except _UNAVAILABLE as exc:
+            # drop the connection without another round trip: a rollback on a hung
+            # connection would wait out its own timeout after the deadline
+            with contextlib.suppress(Exception):
+                await session.invalidate()
             self._trip()
             raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await session.rollback()
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await session.close()
         self._down_until = 0.0
 
     # conversations -------------------------------------------------------------------------
