@@ -25,7 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.adapters.common import CoreFacade
-from bot.adapters.telegram_inbox import DurablePoller
+from bot.adapters.telegram_inbox import AcceptingQueue, DurablePoller
 from bot.adapters.telegram_receive import TelegramAdapter
 from bot.adapters.telegram_send import (
     TelegramNoticeSink,
@@ -120,7 +120,12 @@ async def run_telegram(
     polling: asyncio.Task[None] | None = None
     try:
         await application.start()
+        poller = DurablePoller(
+            application, app, poll_timeout=int(settings.poll_timeout), allowed_updates=allowed
+        )
         if settings.mode == "webhook":
+            await poller.resume()
+            updater.update_queue = AcceptingQueue(poller)  # recorded before Telegram hears 200
             secret = settings.webhook_secret_token
             await updater.start_webhook(
                 listen=settings.webhook_listen,
@@ -134,15 +139,14 @@ async def run_telegram(
         else:
             # our own polling loop: updates are recorded before they are acknowledged
             await with_retries(bot.delete_webhook, attempts=settings.send_attempts, backoff=backoff)
-            poller = DurablePoller(
-                application, app, poll_timeout=int(settings.poll_timeout), allowed_updates=allowed
-            )
             polling = asyncio.create_task(poller.run(stop))
         await _publish_commands(bot, app.texts, sender)
         log.info("telegram: running (%s)", settings.mode)
         await stop.wait()
         if polling is not None:
             await polling
+        else:
+            await poller.drain()
     finally:
         if updater.running:
             await updater.stop()

@@ -1,11 +1,12 @@
-"""Polling with a durable inbox: an update is recorded before Telegram is told it arrived.
+"""A durable inbox for Telegram: an update is recorded before Telegram is told it arrived.
 
 python-telegram-bot's own polling acknowledges a batch (the next getUpdates carries the new
 offset) while the batch is still being handled, so a crash loses whatever was in flight. Here a
 batch is written to the inbox first, then acknowledged, and each update is marked done once
 handled; a restart handles what is still open. A redelivered update that was already recorded
 is skipped. If the database cannot record a batch, the updates are still handled (a crisis
-reply never waits on the database), without the guarantee.
+reply never waits on the database), without the guarantee. In webhook mode the same happens
+before the webhook answers (`AcceptingQueue`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class DurablePoller:
 
     async def run(self, stop: asyncio.Event) -> None:
         bot = self.application.bot
-        await self._resume()
+        await self.resume()
         offset: int | None = None
         while not stop.is_set():
             fetch = asyncio.ensure_future(
@@ -83,7 +84,14 @@ class DurablePoller:
             for update in updates:
                 if fresh is None or update.update_id in fresh:
                     self._handle(update, recorded=fresh is not None)
-        await self._drain()
+        await self.drain()
+
+    async def accept(self, update: Update) -> None:
+        """One update from the webhook: recorded (and then handled) before the webhook answers
+        Telegram, so a crash after the answer cannot lose it."""
+        fresh = await self._record([update])
+        if fresh is None or update.update_id in fresh:
+            self._handle(update, recorded=fresh is not None)
 
     async def _record(self, updates: Sequence[Update]) -> set[int] | None:
         try:
@@ -94,7 +102,7 @@ class DurablePoller:
             log.warning("telegram: inbox unavailable; handling updates without it")
             return None
 
-    async def _resume(self) -> None:
+    async def resume(self) -> None:
         """Handle what a previous process recorded and did not finish."""
         try:
             pending = await self.inbox.inbox_pending(PLATFORM)
@@ -123,7 +131,7 @@ class DurablePoller:
             except Exception:  # handled again after a restart: at least once
                 log.warning("telegram: could not mark an update handled")
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
         """On shutdown, give updates being handled a moment to finish (the rest resume)."""
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=DRAIN_SECONDS)
@@ -134,3 +142,18 @@ class DurablePoller:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+class AcceptingQueue(asyncio.Queue[object]):
+    """Stands in for python-telegram-bot's update queue in webhook mode: the webhook handler
+    awaits `put` before it answers Telegram, so recording happens before the acknowledgement."""
+
+    def __init__(self, poller: DurablePoller) -> None:
+        super().__init__()
+        self._poller = poller
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            await self._poller.accept(item)
+        else:
+            await super().put(item)
