@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from bot.config import Settings
 from bot.content import ContentPaths
+from bot.core.commands import GroupAdmin
 from bot.core.compose import Composer
 from bot.core.dialogue import Dialogue, DialogueSettings
 from bot.core.limits import MessageLimit, MessageLimiter
@@ -29,7 +30,6 @@ from bot.storage.store import Store, StoreUnavailable, utcnow
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600.0
-REGION_OFF_WORDS = frozenset({"off", "clear", "none", "reset"})  # not "no": that is Norway
 
 
 @dataclass
@@ -43,6 +43,7 @@ class App:
     signposts: Signposts
     cases: CaseService
     dialogue: Dialogue
+    admin: GroupAdmin
     deferred: DeferredEscalations
     followup: CrisisFollowUp
     assessor: OffLoopAssessor | None = None
@@ -75,10 +76,14 @@ class App:
         case = await self.store.case_for_thread(platform, thread_ref)
         return case.id if case is not None else None
 
+    async def admin_command(self, platform: str, community: str, text: str) -> str:
+        """A community admin's command (the adapter checked the sender's rights first)."""
+        return await self.admin.answer(platform, community, text)
+
     async def remember_thread(self, case_id: str, thread_ref: str) -> None:
         await self.store.set_thread_ref(case_id, thread_ref)
 
-    # the durable inbox (Telegram polling) ---------------------------------------------------
+    # the durable inbox (Telegram) ---------------------------------------------------------------
     async def inbox_record(
         self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
     ) -> set[int]:
@@ -90,33 +95,11 @@ class App:
     async def inbox_done(self, platform: str, update_id: int) -> None:
         await self.store.inbox_done(platform, update_id)
 
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
-        await self.store.set_group_watch(platform, chat_id, enabled)
-
-    async def set_group_region(self, platform: str, chat_id: str, request: str) -> str:
-        """An admin's `/signpost_region [place | off]` for one community: with no place, what is
-        set now; `off` clears it; else the place is resolved as people type it ("UK",
-        "España", "DE"). Returns the answer to post. An unknown place changes nothing."""
-        wanted = request.strip()
-        if not wanted:
-            group = await self.store.group(platform, chat_id)
-            current = group.default_region if group is not None else None
-            if current is None:
-                return self.texts.get("group.region_none")
-            return self.texts.get("group.region_current", region_name=self._region_label(current))
-        if wanted.lower() in REGION_OFF_WORDS:
-            await self.store.set_group_region(platform, chat_id, None)
-            return self.texts.get("group.region_cleared")
-        region = self.signposts.resolve(wanted)
-        if region is None:
-            return self.texts.get("group.region_unknown")
-        await self.store.set_group_region(platform, chat_id, region)
-        return self.texts.get("group.region_set", region_name=self._region_label(region))
-
-    def _region_label(self, code: str) -> str:
-        """A region's name; the bare code for a country the directory has no file for (its
-        helplines are the international page with that country's emergency number)."""
-        return self.signposts.region_name(code) if self.signposts.known(code) else code
+    async def set_region(self, platform: str, user: str, region: str) -> None:
+        """Remember a person's region (the terminal chat's `--region`)."""
+        key = f"{platform}:{user}"
+        state = await self.store.load_conversation(key)
+        await self.store.save_conversation(replace(state, region=region))
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
         """An adapter that can reach a moderators' room registers here as it starts."""
@@ -230,7 +213,7 @@ async def build(
         texts=texts,
         composer=composer,
         signposts=signposts,
-        store=store,
+        conversations=store,
         cases=cases,
         limiter=MessageLimiter(
             store,
@@ -255,6 +238,7 @@ async def build(
         signposts=signposts,
         cases=cases,
         dialogue=dialogue,
+        admin=GroupAdmin(store, texts, signposts),
         assessor=assessor,
         deferred=deferred,
         followup=CrisisFollowUp(

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-
-from bot.adapters.discord_settings import DiscordSettings
-from bot.adapters.telegram_settings import TelegramSettings
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MIN_SECRET_BYTES = 32
 
@@ -66,6 +71,85 @@ class NluSettings(_Section):
     cache_dir: Path | None = None
 
 
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class TelegramSettings(_Section):
+    """`telegram:` in config.yml. The token and webhook secret come only from the environment
+    (`TELEGRAM_BOT_TOKEN`, `TELEGRAM_WEBHOOK_SECRET`)."""
+
+    token: SecretStr | None = None
+    api_base_url: str = TELEGRAM_API
+    moderator_chat_id: int | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: float = Field(30, ge=0, le=60)  # seconds one getUpdates long poll may wait
+    # webhook mode: Telegram posts to webhook_url; each worker listens on listen:port/path
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_path: str = "telegram"
+    webhook_secret_token: SecretStr | None = None
+    # how long a "is this person in the moderators' group?" answer is trusted
+    moderator_cache_seconds: float = Field(60, ge=0, le=3600)
+    # sending a reply: attempts before giving up on 5xx/network errors (429 waits don't count)
+    send_attempts: int = Field(6, ge=1, le=20)
+    # how long to wait for Telegram's answer to a send. Telegram may already have posted the
+    # message when an answer is late, and a retry would post it twice, so this is well above
+    # its worst case rather than the library's 5 s
+    answer_timeout: float = Field(30, ge=5, le=300)
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value().strip())
+
+    @property
+    def bot_api_url(self) -> str:
+        """What python-telegram-bot calls `base_url`: requests go to `<this><token>/<method>`."""
+        return f"{self.api_base_url}/bot"
+
+    @property
+    def file_api_url(self) -> str:
+        return f"{self.api_base_url}/file/bot"
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _bare_path(cls, value: str) -> str:
+        return value.strip().strip("/")
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSettings:
+        if self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("mode webhook needs webhook_url (the public HTTPS address)")
+        return self
+
+
+class DiscordSettings(_Section):
+    """`discord:` in config.yml. The token comes only from the environment (`DISCORD_BOT_TOKEN`)."""
+
+    token: SecretStr | None = None
+
+    # the text channel where cases are pinged; each case gets a thread on its ping message
+    moderator_channel_id: int | None = None
+    # when set, only members with this role may claim/resolve, and re-pings mention it
+    moderator_role_id: int | None = None
+    # sending a reply: attempts before giving up on 5xx/network errors (discord.py waits out 429s)
+    send_attempts: int = Field(6, ge=1, le=20)
+    # Discord's client-side shard count; None lets Discord recommend one (AutoShardedClient)
+    shard_count: int | None = Field(None, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value().strip())
+
+
 class Settings(_Section):
     locale: str = "en"
     default_region: str | None = None
@@ -81,7 +165,6 @@ class Settings(_Section):
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     # secrets: environment only
     secret_key: SecretStr | None = None
-    discord_token: SecretStr | None = None
 
     @field_validator("secret_key")
     @classmethod
@@ -111,7 +194,7 @@ class Settings(_Section):
         found = []
         if self.telegram.token is not None:
             found.append("telegram")
-        if self.discord_token is not None:
+        if self.discord.token is not None:
             found.append("discord")
         return found
 
@@ -126,10 +209,10 @@ class Settings(_Section):
         return secrets.token_bytes(32)
 
 
-_SECRET_KEYS = {"secret_key", "discord_token"}
+_SECRET_KEYS = {"secret_key"}
 _ENV_SECRETS = {
     "SIGNPOST_SECRET_KEY": ("secret_key",),
-    "DISCORD_BOT_TOKEN": ("discord_token",),
+    "DISCORD_BOT_TOKEN": ("discord", "token"),
     "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
     "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret_token"),
     "TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
@@ -173,11 +256,14 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{label}: the top level must be a mapping of keys")
         data = loaded or {}
-        telegram = data.get("telegram")
         leaked = _SECRET_KEYS & set(data) | {
-            f"telegram.{key}"
-            for key in ("token", "webhook_secret_token")
-            if isinstance(telegram, dict) and key in telegram
+            f"{section}.{key}"
+            for section, key in (
+                ("telegram", "token"),
+                ("telegram", "webhook_secret_token"),
+                ("discord", "token"),
+            )
+            if isinstance(data.get(section), dict) and key in data[section]
         }
         if leaked:
             raise ConfigError(

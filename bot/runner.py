@@ -52,7 +52,7 @@ async def _run_all(app: App, settings: Settings, wanted: list[str], stop: asynci
             if "discord" in wanted:
                 from bot.adapters.discord import run_discord
 
-                group.create_task(run_discord(app, settings, stop))
+                group.create_task(run_discord(app, settings.discord, stop))
             group.create_task(app.run_background(stop))
     except* ConfigError as problems:
         raise problems.exceptions[0] from None

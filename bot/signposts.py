@@ -10,6 +10,7 @@ from bot.core.texts import Texts
 from bot.helplines.directory import HelplineDirectory
 from bot.helplines.regions import continents, region_from_locale, resolve_region
 from bot.helplines.render import render_helplines
+from bot.helplines.vocabulary import Filters
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,35 @@ class DirectorySignposts:
             return numbers[0]
         return self.texts.get("emergency.either", first=numbers[0], second=numbers[1])
 
-    def block(self, code: str | None, now: datetime, *, crisis: bool = False) -> str:
-        """The helpline block; for a crisis, suicide-prevention lines come first."""
-        region = self._fresh().for_region(code)
-        return render_helplines(region, self.texts, now, prefer="suicide" if crisis else None)
+    def block(
+        self, code: str | None, now: datetime, *, crisis: bool = False, asked: str | None = None
+    ) -> str:
+        """The helpline block; for a crisis, suicide-prevention lines come first.
+
+        `asked` is what the person wrote when asking for lines ("/helplines lgbtq", "is there a
+        line for trans people?"): a group or topic named there narrows the lines, and when the
+        region has none for it the reply says so and shows the general lines.
+        """
+        directory = self._fresh()
+        region = directory.for_region(code)
+        filters = self.filters_for(asked)
+        return render_helplines(
+            region, self.texts, now, filters=filters, prefer="suicide" if crisis else None
+        )
+
+    def filters_for(self, asked: str | None) -> Filters:
+        """The audience or topic named in `asked`, if any (never raises)."""
+        if not asked:
+            return Filters()
+        try:
+            found = self._fresh().vocabulary.word_in(asked)
+        except Exception:
+            log.exception("helpline filter words could not be read")
+            return Filters()
+        if found is None:
+            return Filters()
+        kind, word = found
+        return Filters(audience=word) if kind == "audience" else Filters(topic=word)
 
     def continents(self) -> list[tuple[str, str]]:
         groups = continents(self._fresh().regions())

@@ -4,11 +4,12 @@ Usage:
     python tools/check_nlu_data.py [NLU_DIR] [--min N] [--similar]
 
 Exits 1 when any file breaks the Rasa 3.x layout we rely on, an intent or lookup table name does
-not match its file, a lookup table lists a phrase twice, an example is empty, an intent has fewer
-than --min examples (default 40), or the same sentence appears twice anywhere (within a file or
-across files; lookup phrases are not examples and are not compared with them). Duplicates
-matter because a sentence filed under two intents or two risk levels teaches the classifier both
-answers and makes the evaluation figures lie.
+not match its file (a family file, nlu/risk/families/<family>.yml, may hold any risk_<level>
+blocks and needs --min examples in all), a lookup table lists a phrase twice, an example is
+empty, an intent has fewer than --min examples (default 40), or the same sentence appears twice
+anywhere (within a file or across files; lookup phrases are not examples and are not compared
+with them). Duplicates matter because a sentence filed under two intents or two risk levels
+teaches the classifier both answers and makes the evaluation figures lie.
 
 --similar also prints (without failing) groups of examples that share one skeleton, so authors
 can spot templated near-duplicates that add volume but no variety.
@@ -76,8 +77,15 @@ def skeletons(text: str) -> set[str]:
     return {" ".join([*words[:i], "_", *words[i + 1 :]]) for i in range(len(words))}
 
 
+def is_family(path: Path, nlu_dir: Path) -> bool:
+    """A family file (nlu/risk/families/<family>.yml) holds one or more `risk_<level>` blocks."""
+    return path.relative_to(nlu_dir).parts[:2] == ("risk", "families")
+
+
 def expected_label(path: Path, nlu_dir: Path) -> str | None:
     relative = path.relative_to(nlu_dir)
+    if is_family(path, nlu_dir):
+        return "risk_<level>"
     if relative.parts[0] == "risk":
         return f"risk_{path.stem}"
     if relative.parts[0] == "intents" and path.stem not in SHARED_FILES:
@@ -155,18 +163,23 @@ def check_file(path: Path, nlu_dir: Path, minimum: int) -> tuple[list[Example], 
             problems.append(Problem(path, line, "intents belong in their own file"))
         if kind != "intent" and (wanted is not None):
             problems.append(Problem(path, line, f"'{kind}' entries belong in _synonyms.yml"))
-        if kind == "intent" and wanted is not None and label != wanted:
+        family_ok = wanted == "risk_<level>" and label in {f"risk_{lvl}" for lvl in RISK_LEVELS}
+        if kind == "intent" and wanted is not None and label != wanted and not family_ok:
             problems.append(Problem(path, line, f"intent {label!r} must be named {wanted!r}"))
         texts, block_problems = parse_examples(entry.get("examples"), path, line)
         problems.extend(block_problems)
         if kind == "lookup":
             problems.extend(check_lookup(path, nlu_dir, label, texts))
         if kind == "intent":
-            if len(texts) < minimum:
+            if len(texts) < minimum and not is_family(path, nlu_dir):
                 problems.append(
                     Problem(path, line, f"{label}: {len(texts)} examples, need {minimum}")
                 )
             examples.extend(Example(path, at, label, text) for at, text in texts)
+    if is_family(path, nlu_dir) and len(examples) < minimum:
+        # a family may split its examples over several levels; the family as a whole needs
+        # enough variety to be worth leaving out in evaluation
+        problems.append(Problem(path, 1, f"family: {len(examples)} examples, need {minimum}"))
     return examples, problems
 
 
@@ -242,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(
         [
             *nlu_dir.glob("intents/*.yml"),
-            *nlu_dir.glob("risk/*.yml"),
+            *nlu_dir.glob("risk/**/*.yml"),
             *nlu_dir.glob("lookups/*.yml"),
         ]
     )

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
-from bot.app import App
 from bot.core.identity import pseudonymise
-from bot.core.messages import Button, ChatRef, Inbound, Reply
+from bot.core.messages import Button, ChatRef, Inbound, Outcome, Reply
 
 CHAT = ChatRef("console", "terminal")
+
+
+class ConsoleCore(Protocol):
+    """What the terminal chat needs from the core (`bot.app.App` is one)."""
+
+    pepper: bytes
+
+    async def handle(self, inbound: Inbound) -> Outcome: ...
+
+    async def set_region(self, platform: str, user: str, region: str) -> None: ...
 
 
 def _read_line(stream: BinaryIO) -> bytes:
@@ -20,7 +28,7 @@ def _read_line(stream: BinaryIO) -> bytes:
 
 
 class ConsoleChat:
-    def __init__(self, app: App, out: TextIO, *, interactive: bool) -> None:
+    def __init__(self, app: ConsoleCore, out: TextIO, *, interactive: bool) -> None:
         self.app = app
         self.out = out
         self.interactive = interactive
@@ -28,9 +36,7 @@ class ConsoleChat:
         self.buttons: tuple[Button, ...] = ()
 
     async def set_region(self, code: str) -> None:
-        key = f"{CHAT.platform}:{self.user}"
-        state = await self.app.store.load_conversation(key)
-        await self.app.store.save_conversation(replace(state, region=code))
+        await self.app.set_region(CHAT.platform, self.user, code)
 
     def inbound_for(self, line: str) -> Inbound:
         now = datetime.now(UTC)
@@ -63,7 +69,7 @@ class ConsoleChat:
             self.show(outcome.replies)
 
 
-async def run_console(app: App, *, region: str | None = None) -> int:
+async def run_console(app: ConsoleCore, *, region: str | None = None) -> int:
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(errors="replace")

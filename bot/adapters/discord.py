@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters.common import CoreFacade
 from bot.adapters.discord_receive import ChannelLookup, DiscordAdapter
 from bot.adapters.discord_send import (
     NO_MENTIONS,
@@ -24,8 +23,8 @@ from bot.adapters.discord_send import (
     DiscordSender,
     with_retries,
 )
-from bot.adapters.discord_settings import DiscordSettings
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, DiscordSettings
+from bot.core.ports import CoreFacade
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +90,13 @@ def attach(
 
 
 async def run_discord(
-    app: CoreFacade, settings: Settings, stop: asyncio.Event, *, backoff: float = 0.5
+    app: CoreFacade, options: DiscordSettings, stop: asyncio.Event, *, backoff: float = 0.5
 ) -> None:
     """Run the bot until `stop` is set: log in, connect every shard, hand events to the adapter
     (see `attach`), close the connection on `stop`."""
-    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+    if options.token is None or not options.enabled:
         raise RuntimeError("DISCORD_BOT_TOKEN is not set")
-    token = settings.discord_token.get_secret_value().strip()
-    options = settings.discord
+    token = options.token.get_secret_value().strip()
     client = SignpostClient(options)
     client.adapter = attach(app, options, client, backoff=backoff)
     connection: asyncio.Task[None] | None = None

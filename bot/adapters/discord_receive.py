@@ -20,11 +20,12 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters.common import ADMIN_COMMANDS, CoreFacade, answer_admin_command
 from bot.adapters.discord_send import PLATFORM, DiscordSender
-from bot.adapters.discord_settings import DiscordSettings
+from bot.config import DiscordSettings
+from bot.core.commands import is_admin_command
 from bot.core.identity import pseudonymise
 from bot.core.messages import ChatRef, Inbound, ModeratorInbound, Outcome
+from bot.core.ports import CoreFacade
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class DiscordAdapter:
         elif self._in_moderators_room(channel):
             if text and getattr(channel, "parent_id", None) is not None:
                 await self._on_moderator_text(message, text)
-        elif text.split(" ", 1)[0] in ADMIN_COMMANDS:
+        elif is_admin_command(text):
             await self._on_admin_command(message, text)
         elif text:
             inbound = self._inbound(channel, author, text, message.created_at, private=False)
@@ -195,7 +196,7 @@ class DiscordAdapter:
         if permissions is None or not permissions.manage_guild:
             answer = self._core.texts.get("group.admins_only")
         else:
-            answer = await answer_admin_command(self._core, PLATFORM, community, text)
+            answer = await self._core.admin_command(PLATFORM, community, text)
         await self._sender.send_text(channel.id, answer)
 
     async def _on_moderator_text(self, message: Any, text: str) -> None:

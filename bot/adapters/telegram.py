@@ -24,7 +24,6 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.adapters.common import CoreFacade
 from bot.adapters.telegram_inbox import AcceptingQueue, DurablePoller
 from bot.adapters.telegram_receive import TelegramAdapter
 from bot.adapters.telegram_send import (
@@ -32,7 +31,8 @@ from bot.adapters.telegram_send import (
     TelegramSender,
     with_retries,
 )
-from bot.adapters.telegram_settings import TelegramSettings
+from bot.config import TelegramSettings
+from bot.core.ports import CoreFacade
 from bot.core.texts import Texts
 
 log = logging.getLogger(__name__)

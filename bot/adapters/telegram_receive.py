@@ -24,7 +24,6 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters.common import ADMIN_COMMANDS, CoreFacade, answer_admin_command
 from bot.adapters.telegram_send import (
     PLATFORM,
     TelegramNoticeSink,
@@ -32,7 +31,8 @@ from bot.adapters.telegram_send import (
     message_ref,
     topic_ref,
 )
-from bot.adapters.telegram_settings import TelegramSettings
+from bot.config import TelegramSettings
+from bot.core.commands import is_admin_command
 from bot.core.identity import pseudonymise
 from bot.core.messages import (
     ChatRef,
@@ -40,6 +40,7 @@ from bot.core.messages import (
     ModeratorInbound,
     Outcome,
 )
+from bot.core.ports import CoreFacade
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ class TelegramAdapter:
                 await self._core.handle(self._message_inbound(message, user, text, kind))
             )
         elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and text:
-            if text.split(" ", 1)[0] in ADMIN_COMMANDS:
+            if is_admin_command(text):
                 await self._on_admin_command(message, user.id, text)
             else:
                 await self._send_outcome(
@@ -255,7 +256,7 @@ class TelegramAdapter:
         if status not in _ADMIN_STATUSES:
             answer = self._core.texts.get("group.admins_only")
         else:
-            answer = await answer_admin_command(self._core, PLATFORM, str(chat.id), text)
+            answer = await self._core.admin_command(PLATFORM, str(chat.id), text)
         await self._sender.send_text(chat.id, answer, thread_id=thread)
 
     async def _on_moderator_text(self, message: Message, text: str) -> None:

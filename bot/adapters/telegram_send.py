@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 
 from bot.adapters.common import CRISIS_PATIENCE, BoundedMap
 from bot.adapters.common import split_message as split_text
-from bot.adapters.telegram_settings import TelegramSettings
+from bot.config import TelegramSettings
 from bot.core.messages import Button, ModeratorNotice, NoticeKind, Reply, ReplyKind
 
 PLATFORM = "telegram"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -117,5 +117,4 @@ class Outcome:
     """What the core wants sent after one inbound event."""
 
     replies: tuple[Reply, ...] = ()
-    notices: tuple[ModeratorNotice, ...] = field(default_factory=tuple)
     ack: str | None = None  # for the moderator who pressed a button (a callback answer)

@@ -27,14 +27,3 @@ def clean(raw: str, limit: int) -> CleanText:
     if len(text) > limit:
         text, truncated = text[:limit], True
     return CleanText(text, truncated)
-
-
-def parse_command(text: str) -> tuple[str, str] | None:
-    """`/region de` → ("region", "de"); `/start@SignpostBot` → ("start", "")."""
-    if not text.startswith("/") or len(text) < 2:
-        return None
-    head, _, rest = text[1:].partition(" ")
-    name = head.split("@", 1)[0].lower()
-    if not name.replace("_", "").isalnum():
-        return None
-    return name, rest.strip()

@@ -26,7 +26,7 @@ from bot.core.messages import (
     Reply,
     ReplyKind,
 )
-from bot.core.ports import Signposts
+from bot.core.ports import HeldCase, Signposts
 from bot.core.risk import RiskLevel
 from bot.core.texts import Texts
 from bot.escalation.outbox import notice_entry, reply_entry
@@ -165,13 +165,18 @@ class CaseService:
         return await self.store.adopt_case(conversation_key, chat.chat_id, chat.thread_id)
 
     # while a moderator holds the conversation -----------------------------------------------
-    async def claimed_case(self, case_id: str | None) -> CaseRow | None:
+    async def claimed_case(self, case_id: str | None) -> HeldCase | None:
         if case_id is None:
             return None
         case = await self.store.get_case(case_id)
-        return case if case is not None and case.status == "claimed" else None
+        if case is None or case.status != "claimed":
+            return None
+        return HeldCase(case.id, case.platform)
 
-    async def relay_to_moderators(self, case: CaseRow, text: str, received_at: datetime) -> None:
+    async def relay_to_moderators(self, held: HeldCase, text: str, received_at: datetime) -> None:
+        case = await self.store.get_case(held.id)
+        if case is None:
+            return
         stamp = f":{received_at.timestamp():.6f}:{secrets.token_hex(3)}"
         notice = self._notice(case, NoticeKind.RELAY, "moderators.relay", suffix=stamp, text=text)
         await self._transition(

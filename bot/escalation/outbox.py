@@ -188,12 +188,3 @@ class Dispatcher:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
-
-    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox dispatcher pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)

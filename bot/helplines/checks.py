@@ -20,19 +20,27 @@ from bot.helplines.phones import (
     display_matches_dial,
     is_emergency,
 )
-from bot.helplines.schema import InternationalFile, Provenance, RegionFile
+from bot.helplines.retired import RetiredNumbers
+from bot.helplines.schema import InternationalFile, Provenance, RegionFile, Service
+from bot.helplines.vocabulary import Vocabulary
 from bot.helplines.yamlsafe import LoadedYaml, Loc
 
 WARN_AFTER = timedelta(days=365)
 FAIL_AFTER = timedelta(days=730)
 
 
-@dataclass(frozen=True, slots=True)
-class Vocabulary:
-    """The allowed `topics:` and `audiences:` words; empty sets mean "not checked"."""
+CRISIS_TOPICS = frozenset({"suicide", "emotional-support"})
+CHILD_AUDIENCES = frozenset({"children", "young-people"})
 
-    topics: frozenset[str] = frozenset()
-    audiences: frozenset[str] = frozenset()
+
+def is_crisis_line(service: Service) -> bool:
+    """A line a person thinking of suicide can call: tagged suicide or emotional support."""
+    return bool(CRISIS_TOPICS & set(service.topics))
+
+
+def serves_adults(service: Service) -> bool:
+    """Not only for children and young people."""
+    return not set(service.audiences) <= CHILD_AUDIENCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,7 @@ class NumberUse:
     service_id: str
     loaded: LoadedYaml
     loc: Loc
+    shared_with: tuple[str, ...] = ()
 
 
 def check_freshness(
@@ -64,10 +73,42 @@ def check_freshness(
     return issues
 
 
+def check_crisis_coverage(parsed: ParsedFile) -> list[Issue]:
+    """No dead end: a region needs a line for adults in crisis, or says why it has none.
+
+    Error: no crisis line for adults at all and no `crisis_gap:` note (a crisis reply would show
+    a children's or social-services line alone). Warning: no 24/7 line tagged suicide.
+    """
+    model, loaded = parsed.model, parsed.loaded
+    assert isinstance(model, RegionFile) and loaded is not None
+    if "-" in model.region:
+        return []  # a subdivision is shown with its country's lines, checked in that file
+    active = [service for service in model.services if service.status == "active"]
+    adult_crisis = [s for s in active if is_crisis_line(s) and serves_adults(s)]
+    issues: list[Issue] = []
+    if not adult_crisis and model.crisis_gap is None:
+        message = (
+            "no active suicide or emotional-support line for adults: add one checked against "
+            "its own page, or say why there is none in crisis_gap: (the bot then shows the "
+            "international directory)"
+        )
+        issues.append(issue_at(loaded, ("services",) if active else ("region",), message))
+    elif not any("suicide" in s.topics and s.is_always_open for s in adult_crisis):
+        message = "no 24/7 line tagged suicide: crisis replies at night show the directory"
+        issues.append(issue_at(loaded, ("region",), message, Severity.WARNING))
+    return issues
+
+
 def check_region(
-    parsed: ParsedFile, short_codes: ShortCodes, today: date, vocabulary: Vocabulary = Vocabulary()
+    parsed: ParsedFile,
+    short_codes: ShortCodes,
+    today: date,
+    vocabulary: Vocabulary | None = None,
+    retired: RetiredNumbers | None = None,
 ) -> tuple[list[Issue], list[NumberUse]]:
     """Per-file checks; also returns every dialable number for the cross-file duplicate check."""
+    vocabulary = vocabulary or Vocabulary()
+    retired = retired or RetiredNumbers({})
     model, loaded = parsed.model, parsed.loaded
     assert isinstance(model, RegionFile) and loaded is not None
     country = country_of(model.region)
@@ -109,10 +150,11 @@ def check_region(
         ):
             for w_index, word in enumerate(words):
                 if known and word not in known:
-                    message = f"{word!r} is not in vocabulary.yml ({kind}); filters will miss it"
-                    issues.append(
-                        issue_at(loaded, (*base, kind, w_index), message, Severity.WARNING)
+                    message = (
+                        f"{word!r} is not in vocabulary.yml ({kind}); filters would miss it. "
+                        f"Use one of: {', '.join(sorted(known))}"
                     )
+                    issues.append(issue_at(loaded, (*base, kind, w_index), message))
         for c_index, contact in enumerate(service.contacts):
             loc = (*base, "contacts", c_index, "dial")
             if not contact.is_dialable:
@@ -130,13 +172,29 @@ def check_region(
                 )
                 issues.append(issue_at(loaded, loc, message))
             verdict = check_service_number(contact.dial, country, short_codes)
-            if verdict.problem:
+            old = retired.get(verdict.key) or retired.get(f"{country}:{contact.dial}")
+            if old is not None:
+                message = (
+                    f"{contact.dial} is retired ({old.what}): use {old.replaced_by} instead "
+                    f"(retired.yml, {old.source})"
+                )
+                issues.append(issue_at(loaded, loc, message))
+            elif verdict.problem:
                 issues.append(issue_at(loaded, loc, verdict.problem))
             if contact.kind == "whatsapp" and verdict.is_short:
                 issues.append(issue_at(loaded, loc, "WhatsApp needs a full +CC number"))
             uses.append(
-                NumberUse(verdict.key, verdict.is_short, model.region, service.id, loaded, loc)
+                NumberUse(
+                    verdict.key,
+                    verdict.is_short,
+                    model.region,
+                    service.id,
+                    loaded,
+                    loc,
+                    tuple(service.shared_with),
+                )
             )
+    issues.extend(check_crisis_coverage(parsed))
     return issues, uses
 
 
@@ -194,6 +252,26 @@ def check_across(files: Iterable[ParsedFile], uses: Iterable[NumberUse]) -> list
         for use in found[1:]:
             if (use.region, use.service_id) == (first.region, first.service_id):
                 continue
-            message = f"{key} is also listed for {first.region}:{first.service_id}"
-            issues.append(issue_at(use.loaded, use.loc, message, Severity.WARNING))
+            issues.append(_duplicate(key, first, use))
     return issues
+
+
+def _duplicate(key: str, first: NumberUse, use: NumberUse) -> Issue:
+    """Same number twice. Within one country a warning (two services sharing a line, or a
+    subdivision repeating its country's); across countries an error unless both sides say
+    `shared_with:` the other (a national number copied into the wrong file sends people to a
+    line that does not serve them)."""
+    where = f"{first.region}:{first.service_id}"
+    if country_of(first.region) == country_of(use.region):
+        return issue_at(use.loaded, use.loc, f"{key} is also listed for {where}", Severity.WARNING)
+    mine, theirs = country_of(use.region), country_of(first.region)
+    if theirs in use.shared_with and mine in first.shared_with:
+        return issue_at(
+            use.loaded, use.loc, f"{key} is shared with {where} (shared_with)", Severity.WARNING
+        )
+    message = (
+        f"{key} is also listed for {where}: a number copied from another country's file? "
+        f"If one line really serves both, add shared_with: [{theirs}] here and "
+        f"shared_with: [{mine}] there"
+    )
+    return issue_at(use.loaded, use.loc, message)

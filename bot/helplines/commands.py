@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,6 +13,8 @@ from bot.helplines.directory import HelplineDataError, HelplineDirectory
 from bot.helplines.regions import resolve_region
 from bot.helplines.render import render_helplines
 from bot.helplines.validate import validate_path
+from bot.helplines.vocabulary import UnknownFilterError
+from bot.helplines.zones import region_zone
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,8 +31,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("region", help="region code or country name (GB, US-CA, Deutschland)")
     show.add_argument("--open-now", action="store_true", help="only lines open right now")
     show.add_argument("--topic", help="only lines for this topic (suicide, self-harm, ...)")
+    show.add_argument("--audience", help="only lines for these people (lgbtq, veterans, ...)")
     show.add_argument("--language", help="only lines answering in this language (ISO 639-1)")
-    show.add_argument("--at", type=datetime.fromisoformat, help="pretend it is this time (ISO)")
+    show.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        help="pretend it is this time (ISO; without an offset, the region's own local time)",
+    )
     show.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     show.set_defaults(handler=cmd_show)
 
@@ -71,19 +77,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     except HelplineDataError as exc:
         print(f"signpost: {exc}", file=sys.stderr)
         return 1
-    now: datetime = args.at or datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
     code = resolve_region(args.region, directory.codes()) or args.region.upper()
     region = directory.for_region(code)
-    services = [
-        service
-        for service in region.services
-        if (not args.open_now or service.is_open(now))
-        and (not args.language or args.language in service.languages)
-    ]
-    region = dataclasses.replace(region, services=tuple(services))
-    print(render_helplines(region, texts, now, topic=args.topic, limit=len(services) or 1))
+    now: datetime = args.at or datetime.now(UTC)
+    if now.tzinfo is None:  # a wall-clock time in the region ("Saturday 03:00 there")
+        now = now.replace(tzinfo=region_zone(code, directory.region_file(region.code)))
+    try:
+        filters = directory.vocabulary.filters(
+            topic=args.topic,
+            audience=args.audience,
+            language=args.language,
+            open_now=args.open_now,
+        )
+    except UnknownFilterError as exc:
+        print(f"signpost: {exc}", file=sys.stderr)
+        return 2
+    print(render_helplines(region, texts, now, filters=filters, limit=len(region.services) or 1))
     if region.is_fallback:
         print(f"(no file for {code}: this is the international fallback)", file=sys.stderr)
         return 1

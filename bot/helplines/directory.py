@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import ContentPaths
-from bot.helplines.files import INTERNATIONAL_FILE, ParsedFile, data_files, parse_file
-from bot.helplines.regions import ContinentMap
+from bot.helplines.continents import ContinentMap, RegionSummary
+from bot.helplines.files import (
+    INTERNATIONAL_FILE,
+    VOCABULARY_FILE,
+    ParsedFile,
+    data_files,
+    parse_file,
+)
 from bot.helplines.schema import (
     INTERNATIONAL,
     DirectoryLink,
@@ -24,19 +30,14 @@ from bot.helplines.schema import (
     RegionFile,
     Service,
 )
+from bot.helplines.vocabulary import Vocabulary, load_vocabulary
+from bot.helplines.yamlsafe import YamlFileError
 
 log = logging.getLogger(__name__)
 
 
 class HelplineDataError(RuntimeError):
     """No usable helpline data at all (every file missing or broken)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RegionSummary:
-    code: str
-    name: str
-    continent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class HelplineDirectory:
         self._stamps: dict[Path, _Stamp] = {}
         self._regions: dict[str, RegionFile] = {}
         self._international: InternationalFile | None = None
+        self._vocabulary = Vocabulary()
+        self._vocabulary_stamp: _Stamp | None = None
 
     @classmethod
     def load(cls, folder: Path) -> HelplineDirectory:
@@ -115,6 +118,7 @@ class HelplineDirectory:
         stat per file), but still call it at most every few seconds.
         """
         errors: list[str] = []
+        self._refresh_vocabulary(errors)
         present = set(data_files(self._folder)) if self._folder.is_dir() else set()
         for path in sorted(present):
             stamp = _stamp(path)
@@ -143,6 +147,23 @@ class HelplineDirectory:
                 self._regions.pop(path.stem, None)
             log.info("helpline file removed: %s", path)
         return errors
+
+    def _refresh_vocabulary(self, errors: list[str]) -> None:
+        path = self._folder / VOCABULARY_FILE
+        stamp = _stamp(path)
+        if stamp is None or self._vocabulary_stamp == stamp:
+            return
+        self._vocabulary_stamp = stamp
+        try:
+            self._vocabulary = load_vocabulary(path)
+        except YamlFileError as exc:  # keep the last good words
+            log.error("helpline vocabulary rejected: %s", exc)
+            errors.append(f"{path}: error: {exc.reason}")
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The topic and audience words (with what people type for them) to filter by."""
+        return self._vocabulary
 
     def _has(self, path: Path) -> bool:
         if path.name == INTERNATIONAL_FILE:

@@ -15,6 +15,7 @@ from bot.helplines.yamlsafe import LoadedYaml, YamlFileError, load_yaml
 INTERNATIONAL_FILE = "_international.yml"
 SHORT_CODES_FILE = "short_codes.yml"
 VOCABULARY_FILE = "vocabulary.yml"
+RETIRED_FILE = "retired.yml"
 _REGION_STEM = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
@@ -39,7 +40,12 @@ def data_files(folder: Path) -> list[Path]:
 
 def stray_files(folder: Path) -> list[Issue]:
     """YAML files that look like data but will never be loaded (a typo in the name)."""
-    known = {*data_files(folder), folder / SHORT_CODES_FILE, folder / VOCABULARY_FILE}
+    known = {
+        *data_files(folder),
+        folder / SHORT_CODES_FILE,
+        folder / VOCABULARY_FILE,
+        folder / RETIRED_FILE,
+    }
     return [
         Issue(
             path,

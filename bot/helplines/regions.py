@@ -11,26 +11,23 @@ from __future__ import annotations
 import gettext
 import logging
 import re
-import unicodedata
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pycountry
 from pydantic import BaseModel, ConfigDict
 
 from bot.content import ContentPaths
+from bot.helplines.continents import continents
+from bot.helplines.normalise import normalise
 from bot.helplines.yamlsafe import YamlFileError, load_yaml
 
-if TYPE_CHECKING:
-    from bot.helplines.directory import RegionSummary
+__all__ = ["continents", "normalise", "preload_names", "region_from_locale", "resolve_region"]
 
 log = logging.getLogger(__name__)
 
-OTHER = "other"
-_WORDS = re.compile(r"[^\w]+")
 # stripped from the front, repeatedly, after normalise() ("I'm from" -> "i m from")
 _FILLER = (
     "i am in ",
@@ -51,13 +48,6 @@ _FILLER = (
 )
 
 
-def normalise(text: str) -> str:
-    """Casefold, drop accents and punctuation: 'México!' → 'mexico', 'U.K.' → 'u k'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(_WORDS.sub(" ", plain).split())
-
-
 class _Aliases(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -71,66 +61,6 @@ class _Cities(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cities: dict[str, str]
-
-
-class _Continents(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    continents: dict[str, list[str]]
-
-
-@dataclass(frozen=True, slots=True)
-class ContinentMap:
-    """Continent id → country codes, in picker order (from `resources/continents.yml`)."""
-
-    groups: Mapping[str, tuple[str, ...]]
-
-    @classmethod
-    def load(cls, path: Path) -> ContinentMap:
-        if not path.exists():
-            return cls({})
-        model = _Continents.model_validate(load_yaml(path).data)
-        return cls({key: tuple(codes) for key, codes in model.continents.items()})
-
-    def continent_of(self, code: str) -> str | None:
-        country = code.split("-", 1)[0]
-        for continent, codes in self.groups.items():
-            if country in codes:
-                return continent
-        return None
-
-    def continents_of(self, code: str) -> list[str]:
-        country = code.split("-", 1)[0]
-        return [continent for continent, codes in self.groups.items() if country in codes]
-
-
-def continents(
-    summaries: Iterable[RegionSummary], continent_map: ContinentMap | None = None
-) -> dict[str, list[RegionSummary]]:
-    """Group regions for the picker: continent id → regions sorted by name.
-
-    Groups follow `resources/continents.yml` (or `continent_map`): its order, and a country
-    listed under two continents appears under both. Regions with no continent go under "other".
-    """
-    mapping = continent_map if continent_map is not None else _packaged_continents()
-    groups: dict[str, list[RegionSummary]] = {key: [] for key in mapping.groups}
-    for summary in summaries:
-        keys = mapping.continents_of(summary.code) or [summary.continent or OTHER]
-        for key in keys:
-            groups.setdefault(key, []).append(summary)
-    return {
-        key: sorted(items, key=lambda item: normalise(item.name))
-        for key, items in groups.items()
-        if items
-    }
-
-
-@cache
-def _packaged_continents() -> ContinentMap:
-    try:
-        return ContinentMap.load(ContentPaths.default().resources / "continents.yml")
-    except (ValueError, OSError):  # the picker still works, grouped under "other"
-        return ContinentMap({})
 
 
 @cache

@@ -7,6 +7,7 @@ right now (24/7 marked), then the rest with when they open. Every word comes fro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -16,6 +17,8 @@ from bot.core.texts import Texts
 from bot.helplines.directory import RegionHelplines
 from bot.helplines.hours import DAYS
 from bot.helplines.schema import Contact, Service
+from bot.helplines.select import needs_directory, select
+from bot.helplines.vocabulary import Filters
 
 STALE_AFTER = timedelta(days=365)
 _RANK_OPEN, _RANK_UNKNOWN, _RANK_CLOSED = 0, 1, 2
@@ -27,6 +30,7 @@ def render_helplines(
     now: datetime,
     *,
     topic: str | None = None,
+    filters: Filters | None = None,
     prefer: str | None = None,
     limit: int = 4,
 ) -> str:
@@ -34,34 +38,50 @@ def render_helplines(
 
     Emergency number(s) first; then up to `limit` services, open ones first (24/7 marked),
     closed ones with their next opening; a suspended service is replaced by its replacement; an
-    unverified or year-old entry is flagged with the international directory link. With `topic`,
-    only services listing that topic (all of them if none does). With `prefer`, services listing
-    that topic come first among equally open ones (a crisis reply prefers `suicide` lines, so a
-    children's line open at night does not push the national crisis line down).
+    unverified or year-old entry is flagged with the international directory link. `filters`
+    (or just `topic`) narrows the lines as `select.select` does, saying so when nothing matched.
+    With `prefer`, services listing that topic come first among equally open ones (a crisis
+    reply prefers `suicide` lines, so a children's line open at night does not push the
+    national crisis line down).
+
+    No dead end: unless a line shown is a crisis line for adults that is open now, the
+    international directory is always added (`select.needs_directory`).
     """
     if region.is_fallback:
         return _render_fallback(region, texts)
+    wanted = filters or Filters()
+    if topic and not wanted.topic:
+        wanted = dataclasses.replace(wanted, topic=topic)
     lines = [texts.get("helplines.title", region=region.name)]
     numbers = [number.number for number in region.emergency]
     if numbers:
         lines.append(texts.get("helplines.emergency", numbers=_either(texts, numbers)))
-    services = _active(region)
-    if topic:
-        matching = [(note, service) for note, service in services if topic in service.topics]
-        if not matching:
-            lines.append(texts.get("helplines.none_for_topic"))
-        services = matching or services
+    chosen = select(region, wanted, now)
+    if not region.services:  # a country whose file says no line could be confirmed
+        lines.append(texts.get("helplines.no_checked_line", region=region.name))
+    for flag, key in (
+        (chosen.language_missing, "helplines.none_in_language"),
+        (chosen.audience_missing, "helplines.none_for_audience"),
+        (chosen.topic_missing, "helplines.none_for_topic"),
+        (chosen.none_open, "helplines.none_open_now"),
+    ):
+        if flag:
+            lines.append(texts.get(key))
     ranked = sorted(
-        services,
+        chosen.services,
         key=lambda item: (_rank(item[1], now), bool(prefer) and prefer not in item[1].topics),
     )
-    for replaced, service in ranked[:limit]:
+    shown = ranked[:limit]
+    for replaced, service in shown:
         if replaced:
             lines.append(texts.get("helplines.replaced", old=replaced))
         lines.extend(_render_service(service, region, texts, now))
-    if region.international and len(ranked) > limit:
-        directory = region.international
-        lines.append(texts.get("helplines.more", name=directory.name, url=directory.url))
+    directory = region.international
+    if directory is not None:
+        if needs_directory([service for _, service in shown], now):
+            lines.append(texts.get("helplines.directory", name=directory.name, url=directory.url))
+        elif len(ranked) > limit:
+            lines.append(texts.get("helplines.more", name=directory.name, url=directory.url))
     return "\n".join(lines)
 
 
@@ -79,23 +99,6 @@ def _joined(texts: Texts, parts: Iterable[str]) -> str:
     out = ""
     for part in parts:
         out = texts.get("helplines.join", left=out, right=part) if out else part
-    return out
-
-
-def _active(region: RegionHelplines) -> list[tuple[str | None, Service]]:
-    """Active services in file order; a suspended one is swapped for its replacement."""
-    out: list[tuple[str | None, Service]] = []
-    seen: set[str] = set()
-    for service in region.services:
-        replaced: str | None = None
-        if service.status == "suspended":
-            replacement = region.replacements.get(service.replaced_by or "")
-            if replacement is None or replacement.status != "active":
-                continue
-            replaced, service = service.name, replacement
-        if service.id not in seen:
-            seen.add(service.id)
-            out.append((replaced, service))
     return out
 
 

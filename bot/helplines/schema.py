@@ -191,6 +191,9 @@ class Service(_Model):
     contacts: list[Contact] = Field(min_length=1)
     status: Literal["active", "suspended"] = "active"
     replaced_by: Slug | None = None
+    # Other countries whose file lists the same number on purpose (a line run for two
+    # countries); without it, the validator calls a number found in two files a copying error.
+    shared_with: list[CountryCode] = Field(default_factory=list)
     provenance: Provenance
 
     @model_validator(mode="after")
@@ -224,6 +227,20 @@ class RegionFile(_Model):
     name: Text
     emergency: list[EmergencyNumber] = Field(min_length=1)
     services: list[Service] = Field(default_factory=list)
+    # Why this country has no checked crisis line (what was looked for, what was missing). The
+    # bot then shows the emergency numbers and the international directory, never nothing.
+    crisis_gap: str | None = None
+    # The zone most people live in (for "open at 03:00 there"); default from phonenumbers.
+    timezone: str | None = None
+
+    @model_validator(mode="after")
+    def _check_zone(self) -> RegionFile:
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{self.timezone!r} is not an IANA time zone") from None
+        return self
 
 
 class DirectoryLink(_Model):

@@ -7,26 +7,26 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from bot.helplines.checks import (
     NumberUse,
-    Vocabulary,
     check_across,
     check_international,
     check_region,
 )
 from bot.helplines.files import (
+    RETIRED_FILE,
     SHORT_CODES_FILE,
     VOCABULARY_FILE,
     data_files,
     parse_file,
     stray_files,
 )
-from bot.helplines.issues import Issue, Severity, from_validation_error
+from bot.helplines.issues import Issue, Severity
 from bot.helplines.phones import ShortCodes
-from bot.helplines.schema import RegionFile, Slug
-from bot.helplines.yamlsafe import YamlFileError, load_yaml
+from bot.helplines.retired import RetiredNumbers
+from bot.helplines.schema import RegionFile
+from bot.helplines.vocabulary import Vocabulary, load_vocabulary
+from bot.helplines.yamlsafe import YamlFileError
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,11 @@ def validate_path(path: Path, today: date, response_keys: Collection[str] | None
         vocabulary = load_vocabulary(folder / VOCABULARY_FILE)
     except YamlFileError as exc:
         issues.append(Issue(exc.path, exc.line, "", exc.reason))
+    retired = RetiredNumbers({})
+    try:
+        retired = RetiredNumbers.load(folder / RETIRED_FILE)
+    except YamlFileError as exc:
+        issues.append(Issue(exc.path, exc.line, "", exc.reason))
     if path.is_dir():
         paths = data_files(path)
         issues.extend(stray_files(path))
@@ -81,7 +86,7 @@ def validate_path(path: Path, today: date, response_keys: Collection[str] | None
     for each in parsed:
         issues.extend(each.issues)
         if isinstance(each.model, RegionFile):
-            found, numbers = check_region(each, short_codes, today, vocabulary)
+            found, numbers = check_region(each, short_codes, today, vocabulary, retired)
             issues.extend(found)
             uses.extend(numbers)
         elif each.model is not None:
@@ -91,23 +96,3 @@ def validate_path(path: Path, today: date, response_keys: Collection[str] | None
     services = sum(len(model.services) for model in regions)
     ordered = sorted(issues, key=lambda issue: (str(issue.path), issue.line or 0))
     return Report(tuple(ordered), len(regions), services)
-
-
-class _VocabularyFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    topics: list[Slug]
-    audiences: list[Slug]
-
-
-def load_vocabulary(path: Path) -> Vocabulary:
-    """Allowed topic and audience words; a missing file means they are not checked."""
-    if not path.exists():
-        return Vocabulary()
-    loaded = load_yaml(path)
-    try:
-        model = _VocabularyFile.model_validate(loaded.data)
-    except ValidationError as exc:
-        first = from_validation_error(loaded, exc)[0]
-        raise YamlFileError(path, f"{first.field}: {first.message}", first.line) from exc
-    return Vocabulary(frozenset(model.topics), frozenset(model.audiences))

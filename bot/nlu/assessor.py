@@ -110,7 +110,7 @@ class Assessor:
         return normalise(clip_for_patterns(text))
 
     def _decide(self, doc: Doc, context: RiskContext | None) -> Assessment:
-        verdict = assess_hits(doc, self._matcher.find(doc))
+        verdict = assess_hits(doc, self._matcher.find(doc), self._matcher.lexicon)
         signals = list(verdict.signals)
         risk = verdict.risk
         clf_risk, clf_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)

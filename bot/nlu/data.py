@@ -97,6 +97,11 @@ class Example:
     label: str  # intent name, or the risk level label for risk examples
     source: str  # relative file path, for reports
 
+    @property
+    def family(self) -> str:
+        """The file stem: a level (`risk/high.yml`) or a family (`risk/families/goodbye.yml`)."""
+        return Path(self.source).stem
+
 
 @dataclass(frozen=True, slots=True)
 class TrainingData:
@@ -119,7 +124,10 @@ def load_training_data(nlu_dir: Path) -> TrainingData:
     synonyms: dict[str, str] = {}
     lookups: dict[str, list[str]] = {}
     for folder, is_risk in (("intents", False), ("risk", True), ("lookups", False)):
-        for path in sorted((nlu_dir / folder).glob("*.yml")):
+        # risk examples may sit in family folders (nlu/risk/families/<family>.yml): the family
+        # is the file's stem, so evaluation can leave one family out
+        pattern = "**/*.yml" if is_risk else "*.yml"
+        for path in sorted((nlu_dir / folder).glob(pattern)):
             rel = str(path.relative_to(nlu_dir))
             for item in _read(path).nlu:
                 if item.synonym is not None:

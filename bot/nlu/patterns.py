@@ -26,6 +26,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from bot.core.risk import RiskLevel
+from bot.nlu.lexicon import Lexicon, LexiconError, load_lexicon
 from bot.nlu.text import component
 
 MAX_EXPANSIONS = 256
@@ -109,6 +110,7 @@ class PatternFile(BaseModel):
 class PatternSet:
     specs: dict[str, PatternSpec]
     lemma_overrides: dict[str, str]
+    lexicon: Lexicon
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,28 @@ class Hit:
     end: int
 
 
-def load_pattern_set(patterns_dir: Path) -> PatternSet:
+def negation_id(language: str) -> str:
+    """The pattern id under which a language's lexicon negation words are matched."""
+    return f"negation.{language}"
+
+
+def _negation_specs(lexicon: Lexicon) -> list[PatternSpec]:
+    """Each language's `negation.before` words as one lower-case negation pattern."""
+    return [
+        PatternSpec(
+            id=negation_id(language),
+            kind=Kind.NEGATION,
+            attr="lower",
+            description=f"negation words from nlu/lexicon/{language}.yml",
+            phrases=list(words.before),
+        )
+        for language, words in lexicon.negations.items()
+        if words.before
+    ]
+
+
+def load_pattern_set(patterns_dir: Path, lexicon_dir: Path | None = None) -> PatternSet:
+    """Pattern files plus the lexicon (default: `lexicon/` beside `patterns_dir`)."""
     specs: dict[str, PatternSpec] = {}
     overrides: dict[str, str] = {}
     for path in sorted(patterns_dir.glob("*.yml")):
@@ -134,7 +157,15 @@ def load_pattern_set(patterns_dir: Path) -> PatternSet:
             if not spec.phrases and not spec.tokens:
                 raise PatternError(f"{path}: {spec.id}: needs phrases or tokens")
             specs[spec.id] = spec
-    return PatternSet(specs, overrides)
+    try:
+        lexicon = load_lexicon(lexicon_dir or patterns_dir.parent / "lexicon")
+    except LexiconError as exc:
+        raise PatternError(str(exc)) from exc
+    for spec in _negation_specs(lexicon):
+        if spec.id in specs:
+            raise PatternError(f"{patterns_dir}: pattern id {spec.id!r} is the lexicon's")
+        specs[spec.id] = spec
+    return PatternSet(specs, overrides, lexicon)
 
 
 def _analyse(text: str, nlp: Language) -> list[tuple[str, str]]:
@@ -285,6 +316,7 @@ class PatternMatcher:
         compiled: dict[str, list[list[list[dict[str, Any]]]]] | None = None,
     ) -> None:
         self._specs = pattern_set.specs
+        self.lexicon = pattern_set.lexicon  # the rules read it with the hits
         # one Matcher per phrase: a message runs only the phrases whose anchor words it has
         self._groups: list[tuple[PatternSpec, Matcher]] = []
         # per group, per pattern: the word sets its required slots need (all of them present)

@@ -1,64 +1,38 @@
 """Turn pattern hits into a risk verdict: exceptions, negation, past tense, third party, escalation.
 
-Order matters and is the documented contract (nlu/README.md, "How a message is assessed"):
+`assess_hits` runs the steps in `PIPELINE`, in that order, over one `_State`; the order is the
+documented contract (nlu/README.md, "How a message is assessed"):
 1. an idiom / lyric / game hit that overlaps a statement cancels it;
    a game or song cue anywhere cancels statements marked `ambiguous`;
-2. a negation right before a statement (same clause, at most NEGATION_WINDOW tokens) demotes it
-   to low; a distant-past cue in the same clause caps it at medium;
+2. a negation right before a statement (same clause, within its language's window), or inside it
+   where its pattern does not spell it, demotes it to low; a distant-past cue in the same clause
+   caps it at medium;
 3. a third-party subject before a statement (no "i" in between) makes it someone else's risk;
 4. a self statement at high or above plus a method or timing cue becomes critical.
+The words the steps look for (negation, first person, clause breaks ...) are data, one file per
+language: `nlu/lexicon/*.yml`, loaded by `bot.nlu.lexicon`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
 from bot.core.risk import RiskLevel
-from bot.nlu.patterns import EXCEPTION_KINDS, STATEMENT_KINDS, Hit, Kind
+from bot.nlu.lexicon import Lexicon
+from bot.nlu.patterns import EXCEPTION_KINDS, STATEMENT_KINDS, Hit, Kind, PatternSpec
+from bot.nlu.shape import clauses, is_narrative, sentence_words, sentences
 
-NEGATION_WINDOW = 3
-CLAUSE_BREAKS = frozenset({".", "!", "?", ";", "\n", "but", "though", "although", "however"})
-NOT_NEGATING_NEXT = frozenset(
-    {"stop", "help", "quit", "wait", "everyone", "everybody", "all", "many", "only"}
-)  # "can't stop thinking", "not everyone does it"
-# "not gonna lie, ...", "not kidding": the "not" belongs to a filler, not to the statement
-NOT_NEGATING_FILLERS = (
-    ("gon", "na", "lie"),
-    ("going", "to", "lie"),
-    ("gon", "na", "cap"),
-    ("lie",),
-    ("lying",),
-    ("kidding",),
-    ("joking",),
-    ("even", "joking"),
-    ("even", "kidding"),
-)
-# A statement that names its own recent time ("relapsed last night") is not demoted by a past
-# cue in the same clause ("after 200 days clean").
-RECENT_WORDS = frozenset({"today", "tonight", "yesterday", "again", "rn", "now", "tn"})
-# quotation marks: 🎵...🎵 quotes a song; a lone ' token is a quote mark ("i'm" splits as i + 'm)
-QUOTES = frozenset({'"', "'", "“", "”", "«", "»", "🎵", "🎶"})
-# "a song about wanting to end it": a statement named as a work's subject is not the sender's
-ABOUT_WORDS = frozenset({"about", "called", "titled", "named"})
-FIRST_PERSON = frozenset({"i", "me", "myself", "im", "i'm", "my", "mine", "i've", "i'd", "i'll"})
-THIRD_PERSON = frozenset({"he", "she", "they", "him", "her", "his", "hers", "them", "their"})
-SENTENCE_BREAKS = frozenset({".", "!", "?", "\n"})
-# A long post told only in the third person ("she sat down. she had written a goodbye letter")
-# is a story or a report about someone else: its statements are that person's, not the sender's.
-NARRATIVE_MIN_TOKENS = 40
-NARRATIVE_MIN_THIRD_PERSON = 3
+# a negation pattern written in nlu/patterns/ (not from a lexicon file) reaches this far
+DEFAULT_NEGATION_WINDOW = 3
 # In a long post a bare ambiguous word ("suicide") is only the sender's own statement when its
 # sentence also has "i", "me" or "my"; a short message ("suicide. again.") stays the sender's.
-LONG_POST_TOKENS = 25
 # ...and a statement in a sentence with no "i", "me" or "my" belongs to whoever that sentence
 # names: people in general ("white men should die", "god has a plan") -> nobody's risk;
 # he / she / they ("she said she wants to die tonight") -> someone else's (third party).
-GENERIC_PEOPLE = frozenset(
-    {"you", "u", "ya", "we", "people", "men", "women", "guys", "person", "god", "government"}
-    | {"someone", "somebody", "anyone", "anybody", "everybody"}
-)
+LONG_POST_TOKENS = 25
 # Someone who talks about cuts, scars, urges and relapses in the first person is talking about
 # self-harm they know, even when no single sentence is a statement: medium (support offered).
 SH_TALK_TERMS = 3
@@ -80,81 +54,359 @@ class PatternVerdict:
     game_talk: bool = False  # a gaming cue appears ("raid boss", "respawn")
 
 
-def _clauses(doc: Doc) -> list[int]:
-    ids, current = [], 0
-    for tok in doc:
-        if tok.lower_ in CLAUSE_BREAKS or tok.text.count("\n"):
-            current += 1
-        ids.append(current)
-    return ids
+@dataclass(slots=True)
+class _State:
+    """One message on its way through `PIPELINE`: what it is, and what the steps found so far."""
+
+    doc: Doc
+    hits: list[Hit]
+    lex: Lexicon
+    clause: list[int]  # clause number per token
+    sentence: list[int]  # sentence number per token
+    long_post: bool
+    narrative: bool
+    words: dict[int, frozenset[str]]  # lower-case words per sentence (long posts only)
+    by_kind: dict[Kind, list[Hit]]
+    exceptions: list[Hit]  # idiom / lyric hits and game / song / topic cues
+    survivors: list[Hit] = field(default_factory=list)  # risk hits not explained away
+    theirs: set[tuple[int, int, str]] = field(default_factory=set)  # said of he/she/they
+    signals: list[str] = field(default_factory=list)
+    risk: RiskLevel = RiskLevel.NONE
+    softened: bool = False
+    excepted: bool = False
+    matched: bool = False
+    self_high: bool = False
+    suicidal_high: bool = False  # a high statement that is not self-harm: a time makes it critical
+    third_party: bool = False
+    harassment: bool = False
+
+    def kind(self, kind: Kind) -> list[Hit]:
+        return self.by_kind.get(kind, [])
+
+    @property
+    def cues(self) -> list[Hit]:
+        return [h for h in self.exceptions if h.spec.kind in _CUE_KINDS]
 
 
-def _sentences(doc: Doc) -> list[int]:
-    ids, current = [], 0
-    for tok in doc:
-        ids.append(current)
-        if tok.text in SENTENCE_BREAKS or "\n" in tok.text:
-            current += 1
-    return ids
+def _read_message(doc: Doc, hits: list[Hit], lex: Lexicon) -> _State:
+    """The message's shape: clauses, sentences, long post or story, hits by kind."""
+    by_kind: dict[Kind, list[Hit]] = {}
+    for hit in hits:
+        by_kind.setdefault(hit.spec.kind, []).append(hit)
+    sentence = sentences(doc, lex)
+    long_post = len(doc) >= LONG_POST_TOKENS
+    return _State(
+        doc=doc,
+        hits=hits,
+        lex=lex,
+        clause=clauses(doc, lex),
+        sentence=sentence,
+        long_post=long_post,
+        narrative=is_narrative(doc, lex),
+        words=sentence_words(doc, sentence) if long_post else {},
+        by_kind=by_kind,
+        exceptions=[h for h in hits if h.spec.kind in EXCEPTION_KINDS | _CUE_KINDS],
+    )
 
 
-def _outside_quotes(doc: Doc) -> list[bool]:
-    inside, out = False, []
-    for tok in doc:
-        if tok.text in QUOTES:
-            inside = not inside
-            out.append(False)
+def _drop_explained_away(s: _State) -> None:
+    """Idioms, games, songs, works and impersonal sentences take risk hits out."""
+    for hit in (h for h in s.hits if h.spec.kind in _RISK_KINDS):
+        cancel = _explanation(s, hit)
+        if cancel is not None:
+            s.signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
+            s.excepted = True
             continue
-        out.append(not inside)
-    return out
+        owner = _sentence_owner(s, hit) if s.long_post else "self"
+        if owner == "nobody":
+            s.signals.append(f"impersonal:{hit.spec.id}")
+            s.softened = True
+            continue
+        if owner == "other":
+            s.theirs.add((hit.start, hit.end, hit.spec.id))
+        s.survivors.append(hit)
 
 
-def _narrative(doc: Doc) -> bool:
-    """A long text that tells rather than asks: no first person and no question outside quotes,
-    and a recurring he/she/they. A worried member's report ("she posted a goodbye, can a mod
-    check on her?") asks something, so it stays third-party concern."""
-    if len(doc) < NARRATIVE_MIN_TOKENS:
+def _keep_longest(s: _State) -> None:
+    """A shorter statement inside a longer one adds nothing ("want to die" in "... tonight")."""
+    # The longer phrase is the more specific one and wins whatever its level: "don't want to
+    # die" (low) over "want to die", "thinking about hurting myself" (medium) over "hurting myself".
+    s.survivors = [h for h in s.survivors if not any(_inside(h, o) for o in s.survivors)]
+
+
+def _drop_reported(s: _State) -> None:
+    """A third-party report overlapping a statement says whose it is ("a suicidal friend")."""
+    reports = [
+        h for h in s.survivors if h.spec.kind is Kind.THIRD_PARTY and h.spec.risk > RiskLevel.NONE
+    ]
+    s.survivors = [
+        h
+        for h in s.survivors
+        if h.spec.kind is Kind.THIRD_PARTY
+        or h.spec.person == "self"
+        or not any(_overlaps(r, h) for r in reports)
+    ]
+
+
+def _weigh_statements(s: _State) -> None:
+    """Each surviving statement: demoted, someone else's, or the sender's own at its level."""
+    for hit in s.survivors:
+        spec = hit.spec
+        if spec.kind is Kind.THIRD_PARTY and spec.risk == RiskLevel.NONE:
+            continue
+        if spec.kind is Kind.HARASSMENT:
+            s.harassment = True
+            s.signals.append(f"harassment:{spec.id}")
+            continue
+        level, demoted = _demote(s, hit)
+        if level is None:  # a negated method or attempt says nothing
+            continue
+        if s.narrative and spec.person == "any":
+            # a story or a report about someone else: the sender states no concern of their own
+            s.signals.append(f"narrative:{spec.id}")
+            s.risk = max(s.risk, min(level, RiskLevel.LOW))
+            continue
+        if _someone_elses(s, hit):
+            s.third_party = True
+            s.signals.append(f"third_party:{spec.id}")
+            s.risk = max(s.risk, RiskLevel.MEDIUM if level >= RiskLevel.HIGH else RiskLevel.LOW)
+            continue
+        s.signals.append(f"pattern:{spec.id}")
+        if (spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT) and not demoted:
+            s.matched = True
+        if spec.kind is not Kind.METHOD and level >= RiskLevel.HIGH:
+            s.self_high = True
+            s.suicidal_high = s.suicidal_high or spec.kind is not Kind.SELF_HARM
+        s.risk = max(s.risk, level)
+
+
+def _mark_self_harm_talk(s: _State) -> None:
+    """Several distinct self-harm terms in a first-person message are medium."""
+    terms = {h.spec.id + ":" + s.doc[h.start : h.end].lemma_ for h in s.kind(Kind.SH_TERM)}
+    if (
+        s.risk < RiskLevel.MEDIUM
+        and len(terms) >= SH_TALK_TERMS
+        and not s.narrative
+        and any(tok.lower_ in s.lex.first_person for tok in s.doc)
+    ):
+        s.risk = RiskLevel.MEDIUM
+        s.signals.append("self_harm_talk")
+
+
+def _escalate_plans(s: _State) -> None:
+    """A self statement at high plus the sender's method, a time or an intent is critical."""
+    own_methods = [
+        h
+        for h in s.survivors
+        if h.spec.kind is Kind.METHOD
+        and h.spec.risk >= RiskLevel.HIGH
+        and f"pattern:{h.spec.id}" in s.signals
+    ]
+    timing = [h for h in s.kind(Kind.TIMING) if not any(_overlaps(h, e) for e in s.exceptions)]
+    intents = [
+        h
+        for h in s.kind(Kind.INTENT)
+        if any(s.clause[h.start] == s.clause[m.start] and h.start <= m.start for m in own_methods)
+    ]
+    # "i cut myself today" is a recent act (high); "i want to die today" names a time (critical)
+    cues = (own_methods if s.self_high else []) + (timing if s.suicidal_high or own_methods else [])
+    cues += intents
+    if cues and s.risk < RiskLevel.CRITICAL and (s.self_high or own_methods):
+        s.risk = RiskLevel.CRITICAL
+        s.signals.append(f"escalated:{cues[0].spec.id}")
+
+
+def _name_cues(s: _State) -> None:
+    """Say which idiom / game / song / topic cue was seen, once each."""
+    s.signals.extend(f"{hit.spec.kind.value}:{hit.spec.id}" for hit in s.exceptions)
+
+
+# The order of assessment, in one place (each step reads and updates the one `_State`).
+PIPELINE: tuple[Callable[[_State], None], ...] = (
+    _drop_explained_away,
+    _keep_longest,
+    _drop_reported,
+    _weigh_statements,
+    _mark_self_harm_talk,
+    _escalate_plans,
+    _name_cues,
+)
+
+
+def assess_hits(doc: Doc, hits: list[Hit], lexicon: Lexicon) -> PatternVerdict:
+    state = _read_message(doc, hits, lexicon)
+    for step in PIPELINE:
+        step(state)
+    return PatternVerdict(
+        risk=state.risk,
+        signals=tuple(dict.fromkeys(state.signals)),
+        third_party=state.third_party and not state.self_high,
+        harassment=state.harassment,
+        minimising=bool(state.kind(Kind.MINIMISING)),
+        softened=state.softened,
+        excepted=state.excepted or any(h.spec.kind in EXCEPTION_KINDS for h in hits),
+        matched=state.matched,
+        names_other=bool(_subjects(state)),
+        game_talk=bool(state.kind(Kind.GAMING)),
+    )
+
+
+# --- what the steps ask of a hit -----------------------------------------------------------
+
+
+def _explanation(s: _State, hit: Hit) -> Hit | None:
+    """The idiom, game, song, harassment or work that explains `hit` away, if any."""
+    cancel = next(
+        (
+            e
+            for e in s.exceptions
+            if _overlaps(e, hit)
+            # "kys noob": a game word does not excuse telling someone to kill themselves
+            and not (hit.spec.kind is Kind.HARASSMENT and e.spec.kind in _CUE_KINDS)
+            # "wish i could respawn irl": a game word inside a longer statement is part of it
+            and not (e.spec.kind in _CUE_KINDS and _inside(e, hit))
+        ),
+        None,
+    )
+    if cancel is None and hit.spec.kind is not Kind.HARASSMENT:
+        # "go jump off a bridge" said to someone else is not the sender's method
+        harassing = s.kind(Kind.HARASSMENT)
+        cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
+    # a long post is read sentence by sentence: "the new season is out" in one sentence
+    # does not explain away "i'm going off the bridge this weekend" in another
+    cues = _bearing_on(hit, s.cues, s.sentence, whole_message=not s.long_post)
+    if cancel is None and cues and (hit.spec.ambiguous or _quoted(s, hit)):
+        cancel = cues[0]
+    if cancel is None:
+        cancel = _subject_of_a_work(s, hit)
+    return cancel
+
+
+def _demote(s: _State, hit: Hit) -> tuple[RiskLevel | None, bool]:
+    """`hit`'s level after negation, hyperbole or a past cue, and whether one applied.
+
+    None: a negated method or attempt, which then says nothing."""
+    spec, level = hit.spec, hit.spec.risk
+    if _negated(s, hit):
+        s.signals.append(f"negated:{spec.id}")
+        s.softened = True
+        if spec.kind in (Kind.METHOD, Kind.ATTEMPT):
+            return None, True
+        return min(level, RiskLevel.LOW), True
+    if _hyperbole(s, hit):
+        s.signals.append(f"hyperbole:{spec.id}")
+        s.softened = True
+        return RiskLevel.LOW, True
+    pasts = s.kind(Kind.PAST)
+    distant = [p for p in pasts if p.spec.risk > RiskLevel.LOW]
+    if (
+        level > RiskLevel.LOW
+        and any(s.clause[p.start] == s.clause[hit.start] for p in distant)
+        and not _names_recent_time(s, hit)
+    ):
+        s.signals.append(f"past:{spec.id}")
+        s.softened = True
+        recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
+        return min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM), True
+    return level, False
+
+
+def _hyperbole(s: _State, hit: Hit) -> bool:
+    """ "kms this exam lol": laughter plus a trivial trigger make high slang hyperbole (low)."""
+    # in a long post both must be in the statement's sentence ("everyone laughed at my speech
+    # ... they'd all be fine if i disappeared ... the dj played our song")
+    if hit.spec.risk != RiskLevel.HIGH or hit.spec.kind not in (Kind.SLANG, Kind.EXPLICIT):
         return False
-    outside = [tok for tok, out in zip(doc, _outside_quotes(doc), strict=True) if out]
-    if any(tok.lower_ in FIRST_PERSON or tok.text == "?" for tok in outside):
+    whole = not s.long_post
+    laughs = _bearing_on(hit, s.kind(Kind.LAUGHTER), s.sentence, whole_message=whole)
+    trivia = _bearing_on(hit, s.kind(Kind.TRIVIAL), s.sentence, whole_message=whole)
+    if laughs and trivia:
+        return True
+    own_sentence = _bearing_on(hit, s.kind(Kind.TRIVIAL), s.sentence, whole_message=False)
+    return hit.spec.exclamation and bool(own_sentence)
+
+
+def _someone_elses(s: _State, hit: Hit) -> bool:
+    """A third-party statement, or one whose subject is he/she/they or "my friend"."""
+    spec = hit.spec
+    if spec.kind is Kind.THIRD_PARTY:
+        return True
+    if spec.person != "any":
         return False
-    return sum(1 for tok in outside if tok.lower_ in THIRD_PERSON) >= NARRATIVE_MIN_THIRD_PERSON
+    if (hit.start, hit.end, spec.id) in s.theirs:
+        return True
+    return any(
+        subj.end <= hit.start
+        and s.clause[subj.start] == s.clause[hit.start]
+        and not any(s.doc[i].lower_ in s.lex.first_person for i in range(subj.end, hit.end))
+        for subj in _subjects(s)
+    )
 
 
-def _sentence_words(doc: Doc, sentence: list[int]) -> dict[int, frozenset[str]]:
-    words: dict[int, set[str]] = {}
-    for tok, sid in zip(doc, sentence, strict=True):
-        words.setdefault(sid, set()).add(tok.lower_)
-    return {sid: frozenset(found) for sid, found in words.items()}
+def _subjects(s: _State) -> list[Hit]:
+    return [h for h in s.kind(Kind.THIRD_PARTY) if h.spec.risk == RiskLevel.NONE]
 
 
-def _sentence_owner(words: frozenset[str], hit: Hit) -> str:
-    """Whose statement a hit is, in a long post: "self", "other" (he/she/they) or "nobody".
-
-    `words` are the lower-case words of the hit's sentence."""
-    if hit.spec.kind not in STATEMENT_KINDS and hit.spec.kind not in (Kind.METHOD, Kind.ATTEMPT):
-        return "self"
-    if words & FIRST_PERSON:
-        return "self"
-    if hit.spec.ambiguous or words & GENERIC_PEOPLE:
-        return "nobody"
-    if words & THIRD_PERSON:
-        return "other"
-    return "self"
+def _negated(s: _State, hit: Hit) -> bool:
+    """A negation right before `hit`, or inside it where its pattern does not spell it."""
+    if any(_negates(s, neg, hit) for neg in s.kind(Kind.NEGATION)):
+        return True
+    inside = {tok.lower_ for tok in s.doc[hit.start : hit.end]} & s.lex.negation_inside
+    return bool(inside - _spelled(hit.spec))
 
 
-def _negates(doc: Doc, clause: list[int], neg: Hit, hit: Hit, others: list[Hit]) -> bool:
+def _negates(s: _State, neg: Hit, hit: Hit) -> bool:
     """`neg` ends right before `hit` in the same clause, with no new subject or comma between."""
-    if clause[neg.end - 1] != clause[hit.start] or not 0 <= hit.start - neg.end <= NEGATION_WINDOW:
+    doc, lex = s.doc, s.lex
+    language = neg.spec.id.removeprefix("negation.")
+    if not lex.negation_reaches(language, hit.spec.id):
         return False
-    if any(doc[i].lower_ in FIRST_PERSON or doc[i].text == "," for i in range(neg.end, hit.start)):
+    window = _negation_window(lex, language)
+    if s.clause[neg.end - 1] != s.clause[hit.start] or not 0 <= hit.start - neg.end <= window:
         return False
-    if neg.end < len(doc) and doc[neg.end].lemma_ in NOT_NEGATING_NEXT:  # "can't stop thinking"
+    between = doc[neg.end : hit.start]
+    if any(tok.lower_ in lex.first_person or tok.text == "," for tok in between):
+        return False
+    if neg.end < len(doc) and doc[neg.end].lemma_ in lex.not_negating_next:  # "can't stop ..."
         return False
     after = tuple(tok.lower_ for tok in doc[neg.end : neg.end + 3])
-    if any(after[: len(filler)] == filler for filler in NOT_NEGATING_FILLERS):
+    if any(after[: len(filler)] == filler for filler in lex.not_negating_fillers):
         return False
-    return not any(_overlaps(neg, o) for o in others if o is not hit)
+    return not any(_overlaps(neg, o) for o in s.survivors if o is not hit)
+
+
+def _negation_window(lex: Lexicon, language: str) -> int:
+    words = lex.negations.get(language)
+    return words.window if words is not None else DEFAULT_NEGATION_WINDOW
+
+
+def _spelled(spec: PatternSpec) -> set[str]:
+    """The words a pattern requires: a negation among them is part of what it means."""
+    words: set[str] = set()
+    for phrase in spec.phrases:
+        for slot in phrase.split():
+            if slot.endswith("?") or slot.startswith(("*", "re:")):
+                continue
+            for alt in slot.split("|"):
+                words.update(alt.lstrip("=").replace("_", " ").split())
+    return words
+
+
+# --- whose statement, and what surrounds it ------------------------------------------------
+
+
+def _sentence_owner(s: _State, hit: Hit) -> str:
+    """Whose statement a hit is, in a long post: "self", "other" (he/she/they) or "nobody"."""
+    if hit.spec.kind not in STATEMENT_KINDS and hit.spec.kind not in (Kind.METHOD, Kind.ATTEMPT):
+        return "self"
+    words = s.words[s.sentence[hit.start]]
+    if words & s.lex.first_person:
+        return "self"
+    if hit.spec.ambiguous or words & s.lex.generic_people:
+        return "nobody"
+    if words & s.lex.third_person:
+        return "other"
+    return "self"
 
 
 def _bearing_on(
@@ -166,30 +418,33 @@ def _bearing_on(
     return [c for c in cues if sentence[c.start] == sentence[hit.start]]
 
 
-def _names_recent_time(doc: Doc, hit: Hit) -> bool:
-    words = [tok.lower_ for tok in doc[hit.start : hit.end]]
-    return bool(RECENT_WORDS.intersection(words)) or "last night" in " ".join(words)
+def _names_recent_time(s: _State, hit: Hit) -> bool:
+    words = [tok.lower_ for tok in s.doc[hit.start : hit.end]]
+    text = " ".join(words)
+    return any(w in words if " " not in w else w in text for w in s.lex.recent_time)
 
 
-def _quoted(doc: Doc, hit: Hit) -> bool:
+def _quoted(s: _State, hit: Hit) -> bool:
     """Inside a quotation ("the line "i'd rather die" in that song")."""
-    before = sum(1 for tok in doc[: hit.start] if tok.text in QUOTES)
-    after = any(tok.text in QUOTES for tok in doc[hit.end :])
+    quotes = s.lex.quotes
+    before = sum(1 for tok in s.doc[: hit.start] if tok.text in quotes)
+    after = any(tok.text in quotes for tok in s.doc[hit.end :])
     return before % 2 == 1 and after
 
 
-def _subject_of_a_work(doc: Doc, clause: list[int], hit: Hit, cues: list[Hit]) -> Hit | None:
+def _subject_of_a_work(s: _State, hit: Hit) -> Hit | None:
     """The cue of "<song|film|book> about|called <statement>" in one clause, if any."""
+    doc, clause = s.doc, s.clause
     before = range(max(0, hit.start - 2), hit.start)
-    if not any(doc[i].lower_ in ABOUT_WORDS for i in before):
+    if not any(doc[i].lower_ in s.lex.about_words for i in before):
         return None
     return next(
         (
             c
-            for c in cues
+            for c in s.cues
             if c.end <= hit.start
             and clause[c.start] == clause[hit.start]
-            and not any(doc[i].lower_ in FIRST_PERSON for i in range(c.end, hit.start))
+            and not any(doc[i].lower_ in s.lex.first_person for i in range(c.end, hit.start))
         ),
         None,
     )
@@ -206,217 +461,3 @@ def _inside(inner: Hit, outer: Hit) -> bool:
 
 def _overlaps(a: Hit, b: Hit) -> bool:
     return a.start < b.end and b.start < a.end
-
-
-def assess_hits(doc: Doc, hits: list[Hit]) -> PatternVerdict:
-    clause = _clauses(doc)
-    by_kind: dict[Kind, list[Hit]] = {}
-    for hit in hits:
-        by_kind.setdefault(hit.spec.kind, []).append(hit)
-    signals: list[str] = []
-    softened = excepted = False
-
-    exceptions = [h for h in hits if h.spec.kind in EXCEPTION_KINDS or h.spec.kind in _CUE_KINDS]
-    message_cues = [h for h in exceptions if h.spec.kind in _CUE_KINDS]
-    survivors: list[Hit] = []
-    sentence = _sentences(doc)
-    words = _sentence_words(doc, sentence) if len(doc) >= LONG_POST_TOKENS else {}
-    long_post = len(doc) >= LONG_POST_TOKENS
-    narrative = _narrative(doc)
-    theirs: set[tuple[int, int, str]] = set()  # statements a long post makes about he/she/they
-    harassing = [h for h in hits if h.spec.kind is Kind.HARASSMENT]
-    for hit in (h for h in hits if h.spec.kind in _RISK_KINDS):
-        cancel = next(
-            (
-                e
-                for e in exceptions
-                if _overlaps(e, hit)
-                # "kys noob": a game word does not excuse telling someone to kill themselves
-                and not (hit.spec.kind is Kind.HARASSMENT and e.spec.kind in _CUE_KINDS)
-                # "wish i could respawn irl": a game word inside a longer statement is part of it
-                and not (e.spec.kind in _CUE_KINDS and _inside(e, hit))
-            ),
-            None,
-        )
-        if cancel is None and hit.spec.kind is not Kind.HARASSMENT:
-            # "go jump off a bridge" said to someone else is not the sender's method
-            cancel = next((h for h in harassing if _overlaps(h, hit) and not _inside(h, hit)), None)
-        # a long post is read sentence by sentence: "the new season is out" in one sentence
-        # does not explain away "i'm going off the bridge this weekend" in another
-        cues = _bearing_on(hit, message_cues, sentence, whole_message=not long_post)
-        if cancel is None and cues and (hit.spec.ambiguous or _quoted(doc, hit)):
-            cancel = cues[0]
-        if cancel is None:
-            cancel = _subject_of_a_work(doc, clause, hit, message_cues)
-        if cancel is not None:
-            signals.append(f"{cancel.spec.kind.value}:{cancel.spec.id}")
-            excepted = True
-            continue
-        owner = _sentence_owner(words[sentence[hit.start]], hit) if long_post else "self"
-        if owner == "nobody":
-            signals.append(f"impersonal:{hit.spec.id}")
-            softened = True
-            continue
-        if owner == "other":
-            theirs.add((hit.start, hit.end, hit.spec.id))
-        survivors.append(hit)
-    # a shorter statement inside a longer one adds nothing ("want to die" in "want to die tonight")
-    # The longer phrase is the more specific one and wins whatever its level: "don't want to die"
-    # (low) over "want to die", "thinking about hurting myself" (medium) over "hurting myself".
-    survivors = [
-        h
-        for h in survivors
-        if not any(
-            o is not h
-            and o.start <= h.start
-            and h.end <= o.end
-            and (o.end - o.start) > (h.end - h.start)
-            for o in survivors
-        )
-    ]
-    # "posted a goodbye message", "a suicidal friend": a third-party statement that overlaps a
-    # statement says whose it is, whatever their lengths
-    reports = [
-        h for h in survivors if h.spec.kind is Kind.THIRD_PARTY and h.spec.risk > RiskLevel.NONE
-    ]
-    survivors = [
-        h
-        for h in survivors
-        if h.spec.kind is Kind.THIRD_PARTY
-        or h.spec.person == "self"
-        or not any(_overlaps(r, h) for r in reports)
-    ]
-
-    # "kms this exam lol": laughter plus a trivial trigger makes high slang hyperbole (low); in
-    # a long post both must be in the statement's sentence ("everyone laughed at my speech ...
-    # they'd all be fine if i disappeared ... the dj played our song")
-    laughs = by_kind.get(Kind.LAUGHTER, [])
-    trivia = by_kind.get(Kind.TRIVIAL, [])
-    negations = by_kind.get(Kind.NEGATION, [])
-    pasts = by_kind.get(Kind.PAST, [])
-    subjects = [h for h in by_kind.get(Kind.THIRD_PARTY, []) if h.spec.risk == RiskLevel.NONE]
-    risk = RiskLevel.NONE
-    self_high = False
-    suicidal_high = False  # a high statement that is not self-harm: a time makes it critical
-    third_party = harassment = matched = False
-    for hit in survivors:
-        spec, level = hit.spec, hit.spec.risk
-        demoted = True  # set back below unless a negation, hyperbole or past cue applies
-        if spec.kind is Kind.THIRD_PARTY and level == RiskLevel.NONE:
-            continue
-        if spec.kind is Kind.HARASSMENT:
-            harassment = True
-            signals.append(f"harassment:{spec.id}")
-            continue
-        if any(_negates(doc, clause, n, hit, survivors) for n in negations):
-            signals.append(f"negated:{spec.id}")
-            softened = True
-            if spec.kind in (Kind.METHOD, Kind.ATTEMPT):
-                continue
-            level = min(level, RiskLevel.LOW)
-        elif (
-            level == RiskLevel.HIGH
-            and spec.kind in (Kind.SLANG, Kind.EXPLICIT)
-            and (
-                (
-                    _bearing_on(hit, laughs, sentence, whole_message=not long_post)
-                    and _bearing_on(hit, trivia, sentence, whole_message=not long_post)
-                )
-                or (spec.exclamation and _bearing_on(hit, trivia, sentence, whole_message=False))
-            )
-        ):
-            signals.append(f"hyperbole:{spec.id}")
-            softened = True
-            level = RiskLevel.LOW
-        elif (
-            level > RiskLevel.LOW
-            and any(
-                clause[p.start] == clause[hit.start] for p in pasts if p.spec.risk > RiskLevel.LOW
-            )
-            and not _names_recent_time(doc, hit)
-        ):
-            signals.append(f"past:{spec.id}")
-            softened = True
-            recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
-            level = min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM)
-        else:
-            demoted = False
-        if narrative and spec.person == "any":
-            # a story or a report about someone else: the sender states no concern of their own
-            signals.append(f"narrative:{spec.id}")
-            risk = max(risk, min(level, RiskLevel.LOW))
-            continue
-        is_other = (
-            spec.kind is Kind.THIRD_PARTY
-            or (spec.person == "any" and (hit.start, hit.end, spec.id) in theirs)
-            or (
-                spec.person == "any"
-                and any(
-                    s.end <= hit.start
-                    and clause[s.start] == clause[hit.start]
-                    and not any(doc[i].lower_ in FIRST_PERSON for i in range(s.end, hit.end))
-                    for s in subjects
-                )
-            )
-        )
-        if is_other:
-            third_party = True
-            signals.append(f"third_party:{spec.id}")
-            risk = max(risk, RiskLevel.MEDIUM if level >= RiskLevel.HIGH else RiskLevel.LOW)
-            continue
-        signals.append(f"pattern:{spec.id}")
-        if (spec.kind in STATEMENT_KINDS or spec.kind is Kind.ATTEMPT) and not demoted:
-            matched = True
-        if spec.kind is not Kind.METHOD and level >= RiskLevel.HIGH:
-            self_high = True
-            suicidal_high = suicidal_high or spec.kind is not Kind.SELF_HARM
-        risk = max(risk, level)
-
-    own_methods = [
-        h
-        for h in survivors
-        if h.spec.kind is Kind.METHOD
-        and h.spec.risk >= RiskLevel.HIGH
-        and f"pattern:{h.spec.id}" in signals
-    ]
-    timing = [
-        h
-        for h in hits
-        if h.spec.kind is Kind.TIMING and not any(_overlaps(h, e) for e in exceptions)
-    ]
-    intents = [
-        h
-        for h in hits
-        if h.spec.kind is Kind.INTENT
-        and any(clause[h.start] == clause[m.start] and h.start <= m.start for m in own_methods)
-    ]
-    terms = {h.spec.id + ":" + doc[h.start : h.end].lemma_ for h in by_kind.get(Kind.SH_TERM, [])}
-    if (
-        risk < RiskLevel.MEDIUM
-        and len(terms) >= SH_TALK_TERMS
-        and not narrative
-        and any(tok.lower_ in FIRST_PERSON for tok in doc)
-    ):
-        risk = RiskLevel.MEDIUM
-        signals.append("self_harm_talk")
-    # "i cut myself today" is a recent act (high); "i want to die today" names a time (critical)
-    cues = (own_methods if self_high else []) + (timing if suicidal_high or own_methods else [])
-    cues += intents
-    if cues and risk < RiskLevel.CRITICAL and (self_high or own_methods):
-        risk = RiskLevel.CRITICAL
-        signals.append(f"escalated:{cues[0].spec.id}")
-
-    for hit in exceptions:  # say which idiom / game / song / topic cue was seen, once
-        signals.append(f"{hit.spec.kind.value}:{hit.spec.id}")
-    return PatternVerdict(
-        risk=risk,
-        signals=tuple(dict.fromkeys(signals)),
-        third_party=third_party and not self_high,
-        harassment=harassment,
-        minimising=bool(by_kind.get(Kind.MINIMISING)),
-        softened=softened,
-        excepted=excepted or any(h.spec.kind in EXCEPTION_KINDS for h in hits),
-        matched=matched,
-        names_other=bool(subjects),
-        game_talk=bool(by_kind.get(Kind.GAMING)),
-    )

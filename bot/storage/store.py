@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.core.ports import GroupSettings
 from bot.core.risk import RiskLevel
-from bot.core.state import ConversationState
+from bot.core.state import ConversationState, Flow
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
     CaseRow,
@@ -237,7 +238,7 @@ class Store:
                 notice_shown=row.notice_shown,
                 exercise=row.exercise,
                 exercise_step=row.exercise_step,
-                pending=row.pending,
+                pending=Flow.parse(row.pending),
                 recent_risk=RiskLevel(row.recent_risk),
                 turns_since_risk=row.turns_since_risk,
                 open_case_id=row.open_case_id,
@@ -331,9 +332,10 @@ class Store:
             row.default_region = region
             row.updated_at = utcnow()
 
-    async def group(self, platform: str, chat_id: str) -> GroupRow | None:
+    async def group(self, platform: str, chat_id: str) -> GroupSettings | None:
         async with self.session() as s:
-            return await s.get(GroupRow, (platform, chat_id))
+            row = await s.get(GroupRow, (platform, chat_id))
+            return None if row is None else GroupSettings(row.watched, row.default_region)
 
     # cases ---------------------------------------------------------------------------------
     async def add_case(self, case: CaseRow, outbox: Sequence[OutboxRow]) -> str | None:

@@ -14,9 +14,8 @@ import pytest
 
 from bot.adapters.discord import attach
 from bot.adapters.discord_receive import DiscordAdapter
-from bot.adapters.discord_settings import DiscordSettings
 from bot.app import App, build
-from bot.config import Settings
+from bot.config import DiscordSettings, Settings
 from bot.content import ContentPaths
 from bot.core.risk import RiskLevel
 from tests.conftest import ROOT, ScriptedNlu
@@ -106,56 +105,6 @@ async def open_case(scene: Scene, adapter: DiscordAdapter, nlu: ScriptedNlu) -> 
     return scene.ping()
 
 
-async def test_crisis_claim_relay_resolve(
-    settings: Settings, nlu: ScriptedNlu, scene: Scene
-) -> None:
-    world = scene.world
-    async with signpost(settings, nlu, scene) as (app, adapter):
-        ping = await open_case(scene, adapter, nlu)
-        # the person got the crisis reply with helplines first
-        assert scene.texts_to_alice()[0].startswith(app.texts.lines("crisis.high")[0])
-        # the ping names the risk and handle, carries the message, and has the three buttons
-        assert "risk: high" in ping.content and "person-" in ping.content and CRISIS in ping.content
-        claim, resolve, _false_alarm = ping.custom_ids
-        assert len(claim) <= 100
-        thread = scene.thread()
-        assert thread.parent_id == scene.mods.id and "risk: high" in thread.name
-
-        # claim: the moderator sees an ephemeral ack, the person is told a human joined
-        assert await press(adapter, scene.mo, scene.mods, claim) == app.texts.get(
-            "moderators.ack.claimed"
-        )
-        joined = app.texts.get("human.claimed", moderator="Mo")
-        assert joined in scene.texts_to_alice()
-        await world.wait_until(lambda: any("claimed by Mo" in t for t in scene.in_thread()))
-
-        # relay: the person's words appear in the case's thread, the bot stays quiet
-        before = len(scene.texts_to_alice())
-        await adapter.on_message(FakeMessage(scene.dm, scene.alice, "it's been a really bad week"))
-        await world.wait_until(lambda: any("really bad week" in t for t in scene.in_thread()))
-        # ...and the moderator's words in the thread reach the person through the bot
-        await adapter.on_message(FakeMessage(thread, scene.mo, "I'm here. What happened?"))
-        relayed = app.texts.get("human.relay", moderator="Mo", text="I'm here. What happened?")
-        assert scene.texts_to_alice()[before:] == [relayed]
-        # talk in the moderators' channel itself is not relayed
-        await adapter.on_message(FakeMessage(scene.mods, scene.mo, "I've got this one"))
-        assert scene.texts_to_alice()[before:] == [relayed]
-
-        # resolve: the person is told, and the bot answers again
-        assert await press(adapter, scene.mo, thread, resolve) == app.texts.get(
-            "moderators.ack.resolved"
-        )
-        assert scene.texts_to_alice()[-1] == app.texts.get("human.resolved")
-        count = len(scene.texts_to_alice())
-        await adapter.on_message(FakeMessage(scene.dm, scene.alice, "hello?"))
-        assert len(scene.texts_to_alice()) > count
-        assert not scene.texts_to_alice()[-1].startswith("Mo:")
-        await world.wait_until(lambda: any("resolved by Mo" in t for t in scene.in_thread()))
-    # everything about the case stayed in one thread
-    assert len(world.threads) == 1
-    assert [s for s in world.sent_to(scene.mods)] == [ping]
-
-
 async def test_outsiders_and_forged_buttons_change_nothing(
     settings: Settings, nlu: ScriptedNlu, scene: Scene
 ) -> None:
@@ -239,61 +188,6 @@ async def test_a_watched_channel_at_high_risk(
         )
         assert scene.texts_to_alice()[-1] == app.texts.get("human.claimed", moderator="Mo")
         assert len(world.sent_to(scene.general)) == 3
-
-
-async def test_a_server_manager_sets_the_community_region(
-    settings: Settings, nlu: ScriptedNlu, scene: Scene, db_url: str
-) -> None:
-    """`/signpost_region` in a channel: Manage Server only; typed in a thread it sets the
-    channel's region; a crisis there then gets that region's emergency number (SQLite file and
-    PostgreSQL)."""
-    world = scene.world
-    alice = scene.alice.as_member(SERVER)
-    general = scene.general
-    thread = world.channel(SERVER, name="a thread", parent_id=general.id)
-    nlu.say(CRISIS, RiskLevel.HIGH)
-    async with signpost(settings, nlu, scene, db_url) as (app, adapter):
-        uk = app.signposts.emergency("GB")
-        assert uk != app.signposts.emergency(None)
-
-        async def answer(who: FakeUser, text: str, where: FakeChannel = general) -> str:
-            await adapter.on_message(FakeMessage(where, who, text))
-            return world.texts_to(where)[-1]
-
-        async def region() -> str | None:
-            group = await app.store.group("discord", str(general.id))
-            return group.default_region if group is not None else None
-
-        assert await answer(alice, "/signpost_region UK") == app.texts.get("group.admins_only")
-        assert await region() is None
-        assert await answer(scene.ada, "/signpost_region") == app.texts.get("group.region_none")
-        assert await answer(scene.ada, "/signpost_region Narnia") == app.texts.get(
-            "group.region_unknown"
-        )
-        assert await answer(scene.ada, "<@1000> /signpost_region DE") == app.texts.get(
-            "group.region_set", region_name="Germany"
-        )
-        assert await answer(scene.ada, "/signpost_region UK", thread) == app.texts.get(
-            "group.region_set", region_name="United Kingdom"
-        )
-        assert await region() == "GB"
-        assert await answer(scene.ada, "/signpost_region") == app.texts.get(
-            "group.region_current", region_name="United Kingdom"
-        )
-
-        assert await answer(scene.ada, "/signpost_watch on") == app.texts.get("group.watch_on")
-        reply = await answer(alice, CRISIS, thread)
-        assert reply == group_concern(app.texts, uk)
-        await world.wait_until(lambda: any(s.custom_ids for s in world.sent_to(scene.mods)))
-        assert "region: GB" in scene.ping().content
-
-        assert await answer(scene.ada, "/signpost_region off") == app.texts.get(
-            "group.region_cleared"
-        )
-        assert await region() is None
-        # someone else: Alice's case is open, and her public reply is not repeated
-        bea = world.user(43, "Bea").as_member(SERVER)
-        assert await answer(bea, CRISIS) == group_concern(app.texts, app.signposts.emergency(None))
 
 
 async def test_restart_in_the_middle_of_a_claimed_case(

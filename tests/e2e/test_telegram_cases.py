@@ -134,63 +134,6 @@ async def moderator_says(fake: FakeTelegramApi, text: str, thread: int) -> None:
         fake.send_text(mods, MOD, text, reply_to=fake.sent_message(MODS_ID, thread))
 
 
-async def test_crisis_claim_relay_resolve(
-    settings: Settings, nlu: ScriptedNlu, fake: FakeTelegramApi
-) -> None:
-    async with signpost(settings, nlu, fake) as app:
-        ping, thread = await open_case(fake, nlu)
-
-        # the person got the crisis reply with helplines, before anything else
-        first = texts_to(fake, ALICE.id)[0]
-        assert first.startswith(app.texts.lines("crisis.high")[0])
-        # the ping names the risk and handle, carries the message, and has the three buttons
-        assert "risk: high" in ping["text"] and "person-" in ping["text"] and CRISIS in ping["text"]
-        claim, resolve, _false_alarm = buttons(ping)
-        if is_forum(fake):
-            assert ping["message_thread_id"] == thread
-        assert len(claim.encode()) <= 64
-
-        # claim: the moderator sees an ack, the person is told a human joined
-        assert await press(fake, MOD, ping, claim) == app.texts.get("moderators.ack.claimed")
-        joined = app.texts.get("human.claimed", moderator="Mo")
-        await fake.wait_until(lambda: joined in texts_to(fake, ALICE.id))
-        await fake.wait_until(
-            lambda: any("claimed by Mo" in p["text"] for p in in_case(fake, thread)())
-        )
-
-        # relay: the person's words appear in the case's thread, the bot stays quiet
-        before = len(texts_to(fake, ALICE.id))
-        fake.send_text(fake.private_chat(ALICE), ALICE, "it's been a really bad week")
-        await fake.wait_until(
-            lambda: any("really bad week" in p["text"] for p in in_case(fake, thread)())
-        )
-        # ...and the moderator's reply in the thread reaches the person through the bot
-        await moderator_says(fake, "I'm here. What happened?", thread)
-        relayed = app.texts.get("human.relay", moderator="Mo", text="I'm here. What happened?")
-        await fake.wait_until(lambda: relayed in texts_to(fake, ALICE.id))
-        assert texts_to(fake, ALICE.id)[before:] == [relayed]
-
-        # resolve: the person is told, and the bot answers again
-        assert await press(fake, MOD, ping, resolve) == app.texts.get("moderators.ack.resolved")
-        await fake.wait_until(lambda: app.texts.get("human.resolved") in texts_to(fake, ALICE.id))
-        count = len(texts_to(fake, ALICE.id))
-        fake.send_text(fake.private_chat(ALICE), ALICE, "hello?")
-        await fake.wait_for_messages(ALICE.id, count + 1)
-        assert not texts_to(fake, ALICE.id)[-1].startswith("Mo:")
-        await fake.wait_until(
-            lambda: any("resolved by Mo" in p["text"] for p in in_case(fake, thread)())
-        )
-    # everything about the case stayed in one topic (forum) / one reply thread (plain)
-    if is_forum(fake):
-        assert len(fake.topics) == 1
-        assert all(p.get("message_thread_id") == thread for p in fake.sent_to(MODS_ID))
-    else:
-        assert all(
-            (p.get("reply_parameters") or {}).get("message_id") == thread
-            for p in fake.sent_to(MODS_ID)[1:]
-        )
-
-
 async def test_forged_replayed_and_outsider_presses_change_nothing(
     settings: Settings, nlu: ScriptedNlu, fake: FakeTelegramApi
 ) -> None:
@@ -264,70 +207,6 @@ async def test_a_watched_group_at_high_risk(
         await fake.wait_until(lambda: joined in texts_to(fake, ALICE.id))
         await asyncio.sleep(0.3)
         assert len(fake.sent_to(GROUP.id)) == 2  # exactly one answer in the group
-
-
-async def test_a_group_admin_sets_the_community_region(
-    settings: Settings, nlu: ScriptedNlu, fake: FakeTelegramApi, db_url: str
-) -> None:
-    """`/signpost_region`: admins only; shown, set from what people type, refused when
-    unknown, cleared; a crisis in the watched group then gets that region's emergency number
-    and the case carries the region (SQLite file and PostgreSQL)."""
-    nlu.say(CRISIS, RiskLevel.HIGH)
-    async with signpost(settings, nlu, fake, db_url) as app:
-        germany = app.signposts.emergency("DE")
-        assert germany != app.signposts.emergency(None)
-
-        async def answer(who: FakeUser, text: str) -> str:
-            before = len(fake.sent_to(GROUP.id))
-            fake.send_text(GROUP, who, text)
-            await fake.wait_for_messages(GROUP.id, before + 1)
-            return str(fake.sent_to(GROUP.id)[-1]["text"])
-
-        async def region() -> str | None:
-            group = await app.store.group("telegram", str(GROUP.id))
-            return group.default_region if group is not None else None
-
-        assert await answer(ALICE, "/signpost_region UK") == app.texts.get("group.admins_only")
-        assert await region() is None
-        assert await answer(ADMIN, "/signpost_region") == app.texts.get("group.region_none")
-        assert await answer(ADMIN, "/signpost_region Narnia") == app.texts.get(
-            "group.region_unknown"
-        )
-        assert await region() is None
-        assert await answer(ADMIN, "/signpost_region@signpost_test_bot España") == app.texts.get(
-            "group.region_set", region_name="Spain"
-        )
-        assert await region() == "ES"
-        assert await answer(ADMIN, "/signpost_region germany") == app.texts.get(
-            "group.region_set", region_name="Germany"
-        )
-        assert await answer(ADMIN, "/signpost_region Atlantis") == app.texts.get(
-            "group.region_unknown"
-        )
-        assert await answer(ADMIN, "/signpost_region") == app.texts.get(
-            "group.region_current", region_name="Germany"
-        )
-        assert await region() == "DE"
-        assert await answer(ALICE, "/signpost_region off") == app.texts.get("group.admins_only")
-        assert await region() == "DE"
-
-        # watched: Alice's crisis message gets Germany's emergency number, and so does the case
-        assert await answer(ADMIN, "/signpost_watch on") == app.texts.get("group.watch_on")
-        reply = await answer(ALICE, CRISIS)
-        assert reply == group_concern(app.texts, germany)
-        assert CRISIS not in reply
-        await fake.wait_until(lambda: any("reply_markup" in p for p in fake.sent_to(MODS_ID)))
-        assert "region: DE" in fake.last_sent_message(MODS_ID)["text"]
-
-        # cleared: the next crisis reply falls back to the local emergency number (from
-        # someone else: Alice's own case is open, and her public reply is not repeated)
-        assert await answer(ADMIN, "/signpost_region off") == app.texts.get("group.region_cleared")
-        assert await region() is None
-        assert await answer(ADMIN, "/signpost_region") == app.texts.get("group.region_none")
-        reply = await answer(OUTSIDER, CRISIS)
-        assert reply == group_concern(app.texts, app.signposts.emergency(None))
-        group = await app.store.group("telegram", str(GROUP.id))
-        assert group is not None and group.watched, "the region command left watching alone"
 
 
 async def test_restart_in_the_middle_of_a_claimed_case(

@@ -10,82 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from bot.adapters.telegram_settings import TelegramSettings
-from bot.content import ContentPaths
+from bot.config import TelegramSettings
 from bot.core.messages import (
     Button,
     ChatRef,
     Inbound,
-    ModeratorInbound,
     Outcome,
     Reply,
     ReplyKind,
 )
-from bot.core.ports import NoticeSink
-from bot.core.texts import Texts
+from tests.fakes.core import FakeCore
 from tests.fakes.telegram_api import FakeChat, FakeTelegramApi, FakeUser, running_telegram
 
 ALICE = FakeUser(id=42, first_name="Alice", language_code="de")
 ADMIN = FakeUser(id=7, first_name="Ada")
 MODS = FakeChat(id=-100500, type="supergroup", title="Mods", is_forum=True)
 GROUP = FakeChat(id=-100600, type="supergroup", title="Community")
-
-
-@dataclass
-class ScriptedCore:
-    """Answers every message with `answer` (default: echo) and records what it was given."""
-
-    answer: str | None = None
-    buttons: tuple[Button, ...] = ()
-    inbound: list[Inbound] = field(default_factory=list)
-    moderator: list[ModeratorInbound] = field(default_factory=list)
-    watch: list[tuple[str, bool]] = field(default_factory=list)
-    sinks: dict[str, NoticeSink] = field(default_factory=dict)
-    inbox: dict[int, dict[str, Any] | None] = field(default_factory=dict)
-    pepper: bytes = b"test-pepper"
-    texts: Texts = field(default_factory=lambda: Texts.load(ContentPaths.default().responses))
-
-    def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
-        self.sinks[sink.platform] = sink
-
-    async def handle(self, inbound: Inbound) -> Outcome:
-        self.inbound.append(inbound)
-        text = self.answer or f"echo: {inbound.text or inbound.attachment or inbound.button}"
-        return Outcome(replies=(Reply(inbound.chat, text, self.buttons),))
-
-    async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
-        self.moderator.append(event)
-        return Outcome()
-
-    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None:
-        return None
-
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
-        self.watch.append((chat_id, enabled))
-
-    async def remember_thread(self, case_id: str, thread_ref: str) -> None:
-        pass
-
-    # an in-memory inbox (the real one is tested with the store)
-    async def inbox_record(
-        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
-    ) -> set[int]:
-        fresh = {i for i, _ in updates if i not in self.inbox}
-        self.inbox.update({i: p for i, p in updates if i in fresh})
-        return fresh
-
-    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]:
-        return [(i, p) for i, p in self.inbox.items() if p is not None]
-
-    async def inbox_done(self, platform: str, update_id: int) -> None:
-        self.inbox[update_id] = None
 
 
 @pytest.fixture
@@ -99,7 +44,7 @@ async def fake() -> AsyncIterator[FakeTelegramApi]:
 async def test_private_text_reaches_the_core_pseudonymised_and_the_reply_comes_back(
     fake: FakeTelegramApi,
 ) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     chat = fake.private_chat(ALICE)
     async with running_telegram(core, fake):
         fake.send_text(chat, ALICE, "/help@signpost_test_bot")
@@ -124,7 +69,7 @@ async def test_private_text_reaches_the_core_pseudonymised_and_the_reply_comes_b
 async def test_stickers_photos_and_voice_reach_the_core_as_attachments(
     fake: FakeTelegramApi,
 ) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     chat = fake.private_chat(ALICE)
     async with running_telegram(core, fake):
         for kind in ("sticker", "photo", "voice", "document"):
@@ -140,7 +85,7 @@ async def test_stickers_photos_and_voice_reach_the_core_as_attachments(
 
 
 async def test_an_edited_message_is_read_again(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     chat = fake.private_chat(ALICE)
     async with running_telegram(core, fake):
         original = fake.send_text(chat, ALICE, "I'm ok")
@@ -152,7 +97,7 @@ async def test_an_edited_message_is_read_again(fake: FakeTelegramApi) -> None:
 
 async def test_long_reply_is_split_with_buttons_on_the_last_part(fake: FakeTelegramApi) -> None:
     paragraph = "A line of helpline details that is long enough to matter. " * 10
-    core = ScriptedCore(
+    core = FakeCore(
         answer="\n\n".join([paragraph.strip()] * 12), buttons=(Button("Helplines", "x:h|sig"),)
     )
     chat = fake.private_chat(ALICE)
@@ -167,7 +112,7 @@ async def test_long_reply_is_split_with_buttons_on_the_last_part(fake: FakeTeleg
 
 
 async def test_private_chat_buttons_become_deep_links(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore(buttons=(Button("Talk privately", "g:1|sig", opens_private_chat=True),))
+    core = FakeCore(buttons=(Button("Talk privately", "g:1|sig", opens_private_chat=True),))
     fake.set_member(GROUP.id, ALICE, "member")
     async with running_telegram(core, fake):
         fake.send_text(GROUP, ALICE, "hello all")
@@ -179,7 +124,7 @@ async def test_private_chat_buttons_become_deep_links(fake: FakeTelegramApi) -> 
 
 
 async def test_a_pressed_button_reaches_the_core_and_is_answered(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore(buttons=(Button("Next", "x:next|sig"),))
+    core = FakeCore(buttons=(Button("Next", "x:next|sig"),))
     chat = fake.private_chat(ALICE)
     async with running_telegram(core, fake):
         fake.send_text(chat, ALICE, "/breathe")
@@ -193,7 +138,7 @@ async def test_a_pressed_button_reaches_the_core_and_is_answered(fake: FakeTeleg
 
 
 async def test_a_button_under_an_inaccessible_message_still_works(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore(buttons=(Button("Helplines", "x:h|sig"),))
+    core = FakeCore(buttons=(Button("Helplines", "x:h|sig"),))
     chat = fake.private_chat(ALICE)
     async with running_telegram(core, fake):
         fake.send_text(chat, ALICE, "/help")
@@ -205,7 +150,7 @@ async def test_a_button_under_an_inaccessible_message_still_works(fake: FakeTele
 
 
 async def test_only_group_admins_can_switch_watching(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     fake.set_member(GROUP.id, ADMIN, "administrator")
     fake.set_member(GROUP.id, ALICE, "member")
     async with running_telegram(core, fake):
@@ -214,7 +159,11 @@ async def test_only_group_admins_can_switch_watching(fake: FakeTelegramApi) -> N
         fake.send_text(GROUP, ADMIN, "/signpost_watch@signpost_test_bot on")
         fake.send_text(GROUP, ADMIN, "/signpost_watch off")
         sent = await fake.wait_for_messages(GROUP.id, 3)
-    assert core.watch == [(str(GROUP.id), True), (str(GROUP.id), False)]
+    assert [text for _, _, text in core.admin] == [
+        "/signpost_watch on",
+        "/signpost_watch off",
+    ]
+    assert core.groups.groups[("telegram", str(GROUP.id))].watched is False
     assert [m["text"] for m in sent] == [
         core.texts.get("group.admins_only"),
         core.texts.get("group.watch_on"),
@@ -224,7 +173,7 @@ async def test_only_group_admins_can_switch_watching(fake: FakeTelegramApi) -> N
 
 
 async def test_429_is_waited_out_and_nothing_is_lost(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     chat = fake.private_chat(ALICE)
     fake.fail("sendMessage", times=2, status=429, retry_after=1)
     async with running_telegram(core, fake):
@@ -239,7 +188,7 @@ async def test_429_is_waited_out_and_nothing_is_lost(fake: FakeTelegramApi) -> N
 
 
 async def test_server_errors_are_retried_for_replies_and_polling(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     chat = fake.private_chat(ALICE)
     fake.fail("sendMessage", times=2, status=500)
     fake.fail("sendMessage", times=1, status=502)
@@ -275,7 +224,7 @@ async def _listening(port: int) -> None:
 
 
 async def test_webhook_mode_accepts_only_telegram(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     chat = fake.private_chat(ALICE)
     port = _free_port()
     url = f"https://signpost.example.org/tg-{port}"
@@ -319,7 +268,7 @@ async def test_webhook_mode_accepts_only_telegram(fake: FakeTelegramApi) -> None
 
 
 async def test_a_rate_limited_chat_does_not_hold_up_other_chats(fake: FakeTelegramApi) -> None:
-    core = ScriptedCore()
+    core = FakeCore()
     bob = FakeUser(id=43, first_name="Bob")
     slow, other = fake.private_chat(ALICE), fake.private_chat(bob)
     fake.fail("sendMessage", times=1, status=429, retry_after=2, chat_id=slow.id)
@@ -341,7 +290,7 @@ async def test_logs_hold_neither_the_token_nor_what_people_write(
     caplog.set_level(logging.INFO)
     chat = fake.private_chat(ALICE)
     fake.fail("sendMessage", times=1, status=500)
-    async with running_telegram(ScriptedCore(), fake):
+    async with running_telegram(FakeCore(), fake):
         fake.send_text(chat, ALICE, "my secret worry")
         await fake.wait_for_messages(chat.id, 1)
     assert caplog.records, "the adapter logs its life cycle"
@@ -352,7 +301,7 @@ async def test_logs_hold_neither_the_token_nor_what_people_write(
 
 async def test_one_undeliverable_reply_does_not_stop_the_next(fake: FakeTelegramApi) -> None:
     chat = fake.private_chat(ALICE)
-    core = ScriptedCore()
+    core = FakeCore()
 
     async def two_replies(inbound: Inbound) -> Outcome:
         return Outcome(replies=(Reply(inbound.chat, "first"), Reply(inbound.chat, "helplines")))
@@ -367,7 +316,7 @@ async def test_one_undeliverable_reply_does_not_stop_the_next(fake: FakeTelegram
 
 async def test_a_crisis_reply_outlasts_a_longer_outage(fake: FakeTelegramApi) -> None:
     chat = fake.private_chat(ALICE)
-    core = ScriptedCore()
+    core = FakeCore()
 
     async def crisis_then_chat(inbound: Inbound) -> Outcome:
         kind = ReplyKind.CRISIS if inbound.text == "crisis" else ReplyKind.MESSAGE

@@ -630,7 +630,7 @@ async def running_telegram(
     `core` is the real `App` or anything with the same surface. Yields the adapter's task.
     """
     from bot.adapters.telegram import run_telegram
-    from bot.adapters.telegram_settings import TelegramSettings
+    from bot.config import TelegramSettings
 
     settings = TelegramSettings(
         token=fake.token,

@@ -183,7 +183,7 @@ async def test_restart_in_the_middle_of_a_claimed_case(
 async def test_group_case_never_relays_into_the_group(app: App, nlu: ScriptedNlu) -> None:
     sink = RecordingSink()
     app.register_sink(sink)
-    await app.set_group_watch("console", "g1", True)
+    await app.admin_command("console", "g1", "/signpost_watch")
     say = person(app)
     nlu.say("i want to kill myself", RiskLevel.HIGH)
     await app.handle(say("i want to kill myself", is_private=False, community="g1"))
@@ -219,3 +219,66 @@ async def _stored_words(app: App, needle: str) -> int:
     async with app.store.session() as s:
         rows = (await s.scalars(select(OutboxRow))).all()
     return sum(needle in str(row.payload) for row in rows)
+
+
+async def test_crisis_opens_a_case_and_pings_moderators(app: App, nlu: ScriptedNlu) -> None:
+    sink = RecordingSink()
+    app.register_sink(sink)
+    say = person(app)
+    nlu.say("kms", RiskLevel.HIGH)
+    await app.handle(say("kms"))
+    assert await app.dispatcher.deliver_due() == 1
+    notice, _ = sink.notices[0]
+    assert notice.kind.value == "ping" and "kms" in notice.text
+    assert [b.label for b in notice.buttons] == ["Claim", "Resolve", "False alarm"]
+    await app.handle(say("kms"))  # a second crisis message does not open a second case
+    assert await app.dispatcher.deliver_due() == 0
+
+
+async def test_admin_commands_set_the_communitys_watch_and_region(app: App) -> None:
+    assert await app.admin_command("console", "g1", "/signpost_region") == app.texts.get(
+        "group.region_none"
+    )
+    assert await app.admin_command("console", "g1", "/signpost_region DE") == app.texts.get(
+        "group.region_set", region_name="Germany"
+    )
+    assert await app.admin_command("console", "g1", "/signpost_watch") == app.texts.get(
+        "group.watch_on"
+    )
+    group = await app.store.group("console", "g1")
+    assert group is not None and group.watched and group.default_region == "DE"
+
+
+async def test_a_new_case_wakes_the_outbox_at_once(app: App, nlu: ScriptedNlu) -> None:
+    app.register_sink(RecordingSink())
+    nlu.say("i want to die", RiskLevel.HIGH)
+    assert not app.wake.is_set()
+    await app.handle(person(app)("i want to die"))
+    assert app.wake.is_set(), "the ping would wait for the next timer tick"
+
+
+async def test_logs_never_contain_message_text(
+    app: App, nlu: ScriptedNlu, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from bot.logs import quiet_payload_loggers
+
+    quiet_payload_loggers()  # as `signpost` sets logging up
+    caplog.set_level(logging.DEBUG)
+    app.register_sink(RecordingSink())
+    secret = "my neighbour hurts me and i want to die"
+    nlu.say(secret, RiskLevel.HIGH)
+    say = person(app)
+    await app.handle(say(secret))
+    # now break the case table so the failure is logged with its SQL error
+    async with app.store.engine.begin() as conn:
+        from sqlalchemy import text
+
+        await conn.execute(text("DROP TABLE cases"))
+    await app.handle(person(app, "bob")(secret))
+    assert any(r.levelno >= logging.ERROR for r in caplog.records), "the failure was not logged"
+    logged = caplog.text + "".join(
+        logging.Formatter().formatException(r.exc_info) for r in caplog.records if r.exc_info
+    )
+    assert "neighbour" not in logged

@@ -259,7 +259,7 @@ async def test_a_member_posting_ten_times_in_a_watched_group_gets_one_reply_and_
 ) -> None:
     sink = RecordingSink()
     app.register_sink(sink)
-    await app.set_group_watch("console", "g1", True)
+    await app.store.set_group_watch("console", "g1", True)
     nlu.say(CRISIS, RiskLevel.HIGH)
     say = person(app)
     outs = [await app.handle(say(CRISIS, is_private=False, community="g1")) for _ in range(10)]

@@ -285,7 +285,7 @@ async def test_purge_removes_ended_windows_only(app: App) -> None:
 async def test_group_harassment_flags_are_limited_but_not_risk(app: App, nlu: ScriptedNlu) -> None:
     sink = RecordingSink()
     app.register_sink(sink)
-    await app.set_group_watch("console", "g1", True)
+    await app.admin_command("console", "g1", "/signpost_watch")
     say = person(app)
     nlu.say("kys", RiskLevel.NONE, "harassment")
     for _ in range(LIMIT + 3):

@@ -100,6 +100,7 @@ def _examples(name: str, lines: list[str]) -> str:
 def small_nlu(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("nlu")
     shutil.copytree(REPO / "nlu" / "patterns", root / "patterns")
+    shutil.copytree(REPO / "nlu" / "lexicon", root / "lexicon")
     (root / "intents").mkdir()
     (root / "risk").mkdir()
     for name, lines in INTENTS.items():

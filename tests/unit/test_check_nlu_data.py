@@ -54,3 +54,19 @@ def test_a_misnamed_or_repeating_lookup_table_fails(tmp_path: Path) -> None:
         'version: "3.1"\nnlu:\n- lookup: colour\n  examples: |\n    - teal\n    - Teal\n'
     )
     assert "repeats line" in run(copy).stderr
+
+
+def test_a_family_file_holds_any_risk_levels_but_needs_enough_examples(tmp_path: Path) -> None:
+    copy = tmp_path / "nlu"
+    shutil.copytree(ROOT / "nlu", copy)
+    family = copy / "risk" / "families" / "zz_test_family.yml"
+    family.parent.mkdir(exist_ok=True)
+    high = "".join(f"    - zz family high {i}\n" for i in range(30))
+    none = "".join(f"    - zz family none {i}\n" for i in range(10))
+    body = f"- intent: risk_high\n  examples: |\n{high}- intent: risk_none\n  examples: |\n{none}"
+    family.write_text('version: "3.1"\nnlu:\n' + body)
+    assert run(copy).returncode == 0, run(copy).stderr
+    family.write_text('version: "3.1"\nnlu:\n' + body.replace("risk_none", "risk_zz_test_family"))
+    assert "must be named" in run(copy).stderr
+    family.write_text(f'version: "3.1"\nnlu:\n- intent: risk_high\n  examples: |\n{high}')
+    assert "family: 30 examples, need 40" in run(copy).stderr

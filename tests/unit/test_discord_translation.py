@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import discord
@@ -11,45 +10,15 @@ import pytest
 
 from bot.adapters.discord_receive import DiscordAdapter
 from bot.adapters.discord_send import DiscordSender
-from bot.adapters.discord_settings import DiscordSettings
+from bot.config import DiscordSettings
 from bot.core.identity import pseudonymise
-from bot.core.messages import ChatRef, Inbound, ModeratorInbound, Outcome, Reply
-from bot.core.texts import Texts
+from bot.core.messages import ChatRef, Inbound, Outcome, Reply
+from tests.fakes.core import FakeCore
 from tests.fakes.discord_fakes import FakeDiscord, FakeGuild, FakeInteraction, FakeMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = FakeGuild(1)
 BOT_ID = 999
-
-
-@dataclass
-class RecordingCore:
-    """Stands in for `App`: records what the adapter hands over, answers as told."""
-
-    texts: Texts
-    pepper: bytes = b"pepper"
-    inbound: list[Inbound] = field(default_factory=list)
-    moderator: list[ModeratorInbound] = field(default_factory=list)
-    watches: list[tuple[str, str, bool]] = field(default_factory=list)
-    answer: Outcome = field(default_factory=Outcome)
-    threads: dict[str, str] = field(default_factory=dict)
-
-    async def handle(self, inbound: Inbound) -> Outcome:
-        self.inbound.append(inbound)
-        return self.answer
-
-    async def handle_moderator(self, event: ModeratorInbound) -> Outcome:
-        self.moderator.append(event)
-        return self.answer
-
-    async def case_for_thread(self, platform: str, thread_ref: str) -> str | None:
-        return self.threads.get(thread_ref)
-
-    async def set_group_watch(self, platform: str, chat_id: str, enabled: bool) -> None:
-        self.watches.append((platform, chat_id, enabled))
-
-    def register_sink(self, sink: object, *, moderated: bool = True) -> None:
-        pass
 
 
 @pytest.fixture
@@ -58,12 +27,12 @@ def world() -> FakeDiscord:
 
 
 @pytest.fixture
-def core() -> RecordingCore:
-    return RecordingCore(Texts.load(ROOT / "responses"))
+def core() -> FakeCore:
+    return FakeCore(answer=Outcome(), pepper=b"pepper")
 
 
 def make_adapter(
-    core: RecordingCore, world: FakeDiscord, mods: int | None, role: int | None = None
+    core: FakeCore, world: FakeDiscord, mods: int | None, role: int | None = None
 ) -> DiscordAdapter:
     settings = DiscordSettings(moderator_channel_id=mods, moderator_role_id=role)
     sender = DiscordSender(world, core.texts, attempts=2, backoff=0)
@@ -71,7 +40,7 @@ def make_adapter(
 
 
 async def test_a_dm_becomes_a_private_inbound_with_a_pseudonymous_user(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     alice = world.user(42, "Alice")
     dm = world.dm(alice)
@@ -85,7 +54,7 @@ async def test_a_dm_becomes_a_private_inbound_with_a_pseudonymous_user(
     assert world.texts_to(dm) == ["Hello there."]
 
 
-async def test_dm_attachments_mentions_and_bots(core: RecordingCore, world: FakeDiscord) -> None:
+async def test_dm_attachments_mentions_and_bots(core: FakeCore, world: FakeDiscord) -> None:
     alice = world.user(42, "Alice")
     dm = world.dm(alice)
     adapter = make_adapter(core, world, None)
@@ -99,7 +68,7 @@ async def test_dm_attachments_mentions_and_bots(core: RecordingCore, world: Fake
 
 
 async def test_server_messages_are_not_private_and_name_their_channel(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     alice = world.user(42, "Alice").as_member(SERVER)
     general = world.channel(SERVER)
@@ -116,9 +85,7 @@ async def test_server_messages_are_not_private_and_name_their_channel(
     assert (second.community, second.chat.chat_id) == (str(general.id), str(thread.id))
 
 
-async def test_only_server_managers_switch_watching(
-    core: RecordingCore, world: FakeDiscord
-) -> None:
+async def test_only_server_managers_switch_watching(core: FakeCore, world: FakeDiscord) -> None:
     general = world.channel(SERVER)
     member = world.user(42, "Alice").as_member(SERVER)
     admin = world.user(5, "Ada").as_member(SERVER, admin=True)
@@ -128,10 +95,10 @@ async def test_only_server_managers_switch_watching(
     await adapter.on_message(FakeMessage(general, admin, "/signpost_watch off"))
     thread = world.channel(SERVER, parent_id=general.id)
     await adapter.on_message(FakeMessage(thread, admin, "/signpost_watch on"))
-    assert core.watches == [
-        ("discord", str(general.id), True),
-        ("discord", str(general.id), False),
-        ("discord", str(general.id), True),  # a thread shares its channel's watch
+    assert [(community, text) for _, community, text in core.admin] == [
+        (str(general.id), "/signpost_watch on"),
+        (str(general.id), "/signpost_watch off"),
+        (str(general.id), "/signpost_watch on"),  # a thread shares its channel's watch
     ]
     assert world.texts_to(general) == [
         core.texts.get("group.admins_only"),
@@ -142,7 +109,7 @@ async def test_only_server_managers_switch_watching(
 
 
 async def test_a_dm_button_press_is_acknowledged_and_passed_on_as_is(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     alice = world.user(42, "Alice")
     dm = world.dm(alice)
@@ -164,7 +131,7 @@ async def test_a_dm_button_press_is_acknowledged_and_passed_on_as_is(
 
 
 async def test_case_buttons_go_to_the_moderator_path_with_who_may_see_the_room(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     mods = world.channel(SERVER, viewers={7})
     thread = world.channel(SERVER, parent_id=mods.id)
@@ -194,7 +161,7 @@ async def test_case_buttons_go_to_the_moderator_path_with_who_may_see_the_room(
 
 
 async def test_with_a_moderator_role_only_its_members_are_moderators(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     mods = world.channel(SERVER, viewers={7, 8})
     adapter = make_adapter(core, world, mods.id, role=77)
@@ -203,9 +170,7 @@ async def test_with_a_moderator_role_only_its_members_are_moderators(
     assert not adapter.is_moderator(world.user(8, "Vi").as_member(FakeGuild(2), role=77))
 
 
-async def test_moderator_text_only_in_a_case_thread(
-    core: RecordingCore, world: FakeDiscord
-) -> None:
+async def test_moderator_text_only_in_a_case_thread(core: FakeCore, world: FakeDiscord) -> None:
     mods = world.channel(SERVER, viewers={7})
     case_thread = world.channel(SERVER, parent_id=mods.id)
     chat_thread = world.channel(SERVER, parent_id=mods.id)
@@ -225,7 +190,7 @@ async def test_moderator_text_only_in_a_case_thread(
     assert core.inbound == []  # moderators' talk is never read as a person's message
 
 
-async def test_a_server_button_opens_the_dm_itself(core: RecordingCore, world: FakeDiscord) -> None:
+async def test_a_server_button_opens_the_dm_itself(core: FakeCore, world: FakeDiscord) -> None:
     general = world.channel(SERVER)
     alice = world.user(42, "Alice").as_member(SERVER)
     dm = world.dm(alice)
@@ -250,7 +215,7 @@ async def test_a_server_button_opens_the_dm_itself(core: RecordingCore, world: F
 
 
 async def test_messages_of_one_channel_reach_the_core_in_order(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     """discord.py handles each event in its own task: the adapter keeps one chat in order."""
     alice, bob = world.user(42, "Alice"), world.user(43, "Bob")
@@ -280,7 +245,7 @@ async def test_messages_of_one_channel_reach_the_core_in_order(
 
 
 async def test_an_edited_dm_is_read_again_but_not_an_edit_in_the_moderators_room(
-    core: RecordingCore, world: FakeDiscord
+    core: FakeCore, world: FakeDiscord
 ) -> None:
     alice = world.user(42, "Alice")
     dm = world.dm(alice)

@@ -77,10 +77,13 @@ def test_coverage_writes_markdown_and_chart(tmp_path: Path) -> None:
     assert run(args) == 0
     text = out.read_text()
     assert "## Europe (2 of 53 countries)" in text
+    # Active services (the suspended one is not counted), 24/7 adult crisis lines, the coverage
+    # level, audiences with a line of their own, and how the entries were checked.
     assert (
-        "| United Kingdom | GB | 999, 112 | 4 | 2 | cy, en | 4 / 0 / 0 | 2026-11-01 (24 d) |"
-        in text
+        "| United Kingdom | GB | 999, 112 | 3 | 2 | 24/7 crisis line checked on its own page | "
+        "young-people | 3 / 0 / 0 | 2026-11-01 (24 d) |" in text
     )
+    assert "| United States | US | 911 | 2 | 1 |" in text and "| 1 / 0 / 1 |" in text
     assert "Not covered yet:" in text and "France (FR)" in text
     chart = tmp_path / "docs" / "helplines-coverage.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

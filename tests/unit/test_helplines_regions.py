@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.helplines.directory import HelplineDirectory, RegionSummary
+from bot.helplines.continents import RegionSummary
+from bot.helplines.directory import HelplineDirectory
 from bot.helplines.regions import continents, region_from_locale, resolve_region
 from tests.fixtures.helplines.support import GOOD
 

@@ -154,16 +154,17 @@ def test_the_same_eu_short_code_in_two_countries_is_not_a_duplicate() -> None:
     assert not [w for w in warnings(run(GOOD)) if "also listed" in w.message]
 
 
-def test_topic_outside_the_vocabulary_warns(tmp_path: Path) -> None:
+def test_topic_outside_the_vocabulary_is_an_error(tmp_path: Path) -> None:
     folder = copy_good(tmp_path)
     shutil.copy(ContentPaths.default().helplines / "vocabulary.yml", folder)
     edit(folder / "GB.yml", "topics: [suicide, emotional-support]", "topics: [sucide]")
-    report = run(folder)
-    assert errors(report) == []
-    found = [w for w in warnings(report) if "vocabulary.yml" in w.message]
-    assert [(w.field, w.line) for w in found] == [
-        ("services[2].topics[0]", line_of(folder / "GB.yml", "topics: [sucide]"))
-    ]
+    issue = only_error(run(folder))
+    assert (issue.field, issue.line) == (
+        "services[2].topics[0]",
+        line_of(folder / "GB.yml", "topics: [sucide]"),
+    )
+    assert "'sucide' is not in vocabulary.yml" in issue.message
+    assert "suicide" in issue.message  # the valid words are listed
 
 
 def test_plain_http_links_are_refused(tmp_path: Path) -> None:

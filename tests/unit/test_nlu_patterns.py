@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.core.risk import RiskLevel
 from bot.nlu.patterns import PatternError, PatternMatcher, load_pattern_set
@@ -12,6 +13,9 @@ from bot.nlu.rules import PatternVerdict, assess_hits
 from bot.nlu.text import build_nlp, normalise
 
 PATTERNS = Path(__file__).resolve().parents[2] / "nlu" / "patterns"
+CASES = yaml.safe_load((Path(__file__).with_name("rule_cases.yml")).read_text(encoding="utf-8"))
+EXACT = ("risk_statements", "means_attempts_and_passive_wishes", "probe_lessons")
+EXACT += ("fourth_probe_lessons",)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,7 @@ def judge():  # type: ignore[no-untyped-def]
 
     def verdict(text: str) -> PatternVerdict:
         doc = nlp(normalise(text))
-        return assess_hits(doc, matcher.find(doc))
+        return assess_hits(doc, matcher.find(doc), matcher.lexicon)
 
     verdict.matcher = matcher  # type: ignore[attr-defined]
     verdict.nlp = nlp  # type: ignore[attr-defined]
@@ -45,58 +49,34 @@ def test_every_pattern_example_matches_and_counter_example_does_not(judge) -> No
 
 
 @pytest.mark.parametrize(
-    ("text", "level"),
-    [
-        ("i want to die", RiskLevel.HIGH),
-        ("kms", RiskLevel.HIGH),
-        ("i want to unalive myself", RiskLevel.HIGH),
-        ("sewerslide thoughts again", RiskLevel.HIGH),
-        ("everyone would be better off without me", RiskLevel.HIGH),
-        ("i wish i'd never been born", RiskLevel.HIGH),
-        ("I WANT TO K1LL MYSELF", RiskLevel.HIGH),
-        ("im gonna kms tonight", RiskLevel.CRITICAL),
-        ("i'm going to hang myself", RiskLevel.CRITICAL),
-        ("i already took all the pills", RiskLevel.CRITICAL),
-        ("i have the pills ready", RiskLevel.CRITICAL),
-        ("i cut myself last night", RiskLevel.HIGH),
-        ("me quiero morir", RiskLevel.HIGH),
-        ("my dad said he'd rather i was dead", RiskLevel.HIGH),
-        ("just waiting to graduate or die, whichever comes first", RiskLevel.HIGH),
-        ("honestly i'd rather just go now and get it over with", RiskLevel.HIGH),
-        ("i'm on the puente ahora mismo", RiskLevel.CRITICAL),
-        ("ending it this week, sab plan kar liya hai", RiskLevel.CRITICAL),
-        ("i don't see the point anymore", RiskLevel.MEDIUM),
-        ("starting to feel like i don't exist", RiskLevel.MEDIUM),
-    ],
+    ("level", "text"), [(RiskLevel[lvl.upper()], text) for key in EXACT for lvl, text in CASES[key]]
 )
-def test_risk_statements_are_caught(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
+def test_each_case_gets_exactly_its_level(judge, level: RiskLevel, text: str) -> None:  # type: ignore[no-untyped-def]
     assert judge(text).risk == level
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "this homework is killing me",
-        "i'd kill for a coffee",
-        "i'm dead tired",
-        "i died 5 times on this boss",
-        "kill the boss first",
-        "how can i kill a python process?",
-        "i killed myself with my own grenade in fortnite lol",
-        "i ran 5 kms today",
-        "what is suicide?",
-        "i'm dying to see that film",
-        "i want to dye my hair blue",
-        "mama just killed a man 🎵",
-        "i want to die in a hole after that presentation lmao",
-        "i could sleep forever",
-        "i want to disappear under my duvet all weekend",
-        "last message before my flight, bye!",
-        "gonna jump in the pool",
-    ],
-)
+@pytest.mark.parametrize("text", CASES["idioms_games_and_lyrics"])
 def test_idioms_games_and_lyrics_are_not_risk(judge, text: str) -> None:  # type: ignore[no-untyped-def]
     assert judge(text).risk == RiskLevel.NONE
+
+
+@pytest.mark.parametrize("text", CASES["games_jokes_and_quotes"])
+def test_games_jokes_and_quotes_are_not_the_senders_crisis(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert judge(text).risk <= RiskLevel.LOW
+
+
+@pytest.mark.parametrize("text", CASES["reports_about_someone_else"])
+def test_a_report_about_someone_else_wins_over_the_words_inside_it(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge(text)
+    assert verdict.third_party, text
+    assert verdict.risk <= RiskLevel.MEDIUM, text
+
+
+@pytest.mark.parametrize("text", CASES["insults_aimed_at_others"])
+def test_insults_aimed_at_someone_else_are_harassment(judge, text: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = judge(text)
+    assert verdict.harassment, text
+    assert verdict.risk == RiskLevel.NONE, text
 
 
 def test_negation_demotes_to_low(judge) -> None:  # type: ignore[no-untyped-def]
@@ -294,55 +274,6 @@ def test_a_relapse_that_names_last_night_is_recent_whatever_came_before(judge) -
     assert judge("i used to cut myself when i was 15").risk <= RiskLevel.MEDIUM
 
 
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
-        ("the pills are in my drawer ready", RiskLevel.CRITICAL),
-        ("ok i took like half the bottle. is that enough?", RiskLevel.CRITICAL),
-        ("cut way deeper than ever before and it wont stop bleeding", RiskLevel.CRITICAL),
-        ("i keep hoping a car hits me on my way to work", RiskLevel.HIGH),
-        ("kinda hoping the plane goes down on my flight home", RiskLevel.HIGH),
-        ("gn forever", RiskLevel.HIGH),
-        # "training" is a topic cue only as that exact word: its lemma is "train"
-        ("i'm going to step in front of a train tomorrow", RiskLevel.CRITICAL),
-        ("we had a training on suicide risk screening today", RiskLevel.NONE),
-        ("kill me now, my crush saw my texts", RiskLevel.LOW),
-    ],
-)
-def test_means_attempts_and_passive_wishes(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
-    assert judge(text).risk == level
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "someone in my server posted a goodbye message last night",
-        "i found a goodbye note in my daughter's room",
-        "i'm caring for a suicidal friend and i'm worn out",
-        "saw fresh cuts on her arms at practice",
-    ],
-)
-def test_a_report_about_someone_else_wins_over_the_words_inside_it(judge, text: str) -> None:  # type: ignore[no-untyped-def]
-    verdict = judge(text)
-    assert verdict.third_party, text
-    assert verdict.risk <= RiskLevel.MEDIUM, text
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "ur such a waste of space",
-        "you're such a clown, go end it",
-        "vanish forever and do us all a favour",
-        "jump off a bridge noob",
-    ],
-)
-def test_insults_aimed_at_someone_else_are_harassment(judge, text: str) -> None:  # type: ignore[no-untyped-def]
-    verdict = judge(text)
-    assert verdict.harassment, text
-    assert verdict.risk == RiskLevel.NONE, text
-
-
 def test_a_parent_wishing_their_child_dead_is_about_the_sender(judge) -> None:  # type: ignore[no-untyped-def]
     rejected = judge("my dad says he'd rather have a dead son than a gay one")
     assert not rejected.third_party and rejected.risk == RiskLevel.MEDIUM
@@ -359,60 +290,6 @@ def test_not_going_to_do_it_reassures(judge) -> None:  # type: ignore[no-untyped
     verdict = judge("i'm not gonna do it, don't worry")
     assert verdict.minimising and verdict.risk <= RiskLevel.LOW
     assert judge("i'm not going to do it but i want to be dead").risk >= RiskLevel.HIGH
-
-
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
-        ("counting pills. 34. thats enough right", RiskLevel.CRITICAL),
-        ("the knife is next to me and im not scared anymore", RiskLevel.CRITICAL),
-        ("sitting in the car in the garage with the engine running", RiskLevel.CRITICAL),
-        ("scratched my arms up in the bathroom at work today", RiskLevel.HIGH),
-        ("every night i lie there hoping i just don't wake up", RiskLevel.HIGH),
-        ("i keep hurting my chest because i hate it so much", RiskLevel.HIGH),
-        ("i have a date tonight and i'm so nervous", RiskLevel.NONE),  # a date is not a plan
-        ("i have a dad who lives abroad", RiskLevel.NONE),
-        ("ma cousine dit qu'elle veut se suicider", RiskLevel.MEDIUM),  # someone else's
-        ("jeene ka koi matlab nahi hai, marna chahti hoon", RiskLevel.HIGH),  # my own
-        ("my parents disowned me when i came out", RiskLevel.MEDIUM),
-    ],
-)
-def test_probe_lessons(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
-    assert judge(text).risk == level
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "jumped off the bridge with a water bucket clutch, didnt even take damage",
-        "im going to throw myself into the sun if one more person says per my last email",
-        "ready to fake my own death to get out of this wedding",
-        "teammate said 'im gonna kill myself' after we lost the scrim lmao",
-        "pls unalive me this zoom call is 2hrs",
-    ],
-)
-def test_games_jokes_and_quotes_are_not_the_senders_crisis(judge, text: str) -> None:  # type: ignore[no-untyped-def]
-    assert judge(text).risk <= RiskLevel.LOW
-
-
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
-        ("took like 20 of my mums pills an hour ago, feeling kinda floaty", RiskLevel.CRITICAL),
-        ("i took 2 pills for my headache", RiskLevel.NONE),
-        ("the rope's in my closet and i think sunday is the day", RiskLevel.CRITICAL),
-        ("wouldnt mind dying honestly. not gonna do anything about it", RiskLevel.HIGH),
-        ("kys but at myself. i mean it", RiskLevel.HIGH),
-        ("gg everyone. honestly wish i could respawn irl", RiskLevel.HIGH),
-        ("💊💊💊🌙", RiskLevel.HIGH),
-        ("nimechoka sana na maisha, sitaki kuishi tena", RiskLevel.HIGH),
-        ("jinjja himdeureo... jukgo sipda", RiskLevel.HIGH),
-        ("koprudeyim su an. bye", RiskLevel.CRITICAL),
-        ("ok i'm gonna kill myself in game to reset spawn, brb", RiskLevel.NONE),
-    ],
-)
-def test_fourth_probe_lessons(judge, text: str, level: RiskLevel) -> None:  # type: ignore[no-untyped-def]
-    assert judge(text).risk == level
 
 
 def test_a_long_post_is_judged_sentence_by_sentence_for_cues_and_jokes(judge) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from telegram import Bot
 from telegram.error import NetworkError
 
 from bot.adapters.telegram_send import BoundedMap, TelegramNoticeSink, TelegramSender
-from bot.adapters.telegram_settings import TelegramSettings
+from bot.config import TelegramSettings
 from bot.core.messages import Button, ModeratorNotice, NoticeKind
 from bot.core.risk import RiskLevel
 from tests.fakes.telegram_api import FakeChat, FakeTelegramApi

@@ -12,7 +12,7 @@ from bot.adapters.telegram_send import (
     split_message,
     with_retries,
 )
-from bot.adapters.telegram_settings import TelegramSettings
+from bot.config import TelegramSettings
 from bot.core.messages import Button
 
 
