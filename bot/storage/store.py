@@ -245,20 +245,26 @@ class Store:
             )
 
     async def save_conversation(self, state: ConversationState) -> None:
+        """One atomic upsert: two workers saving a new person's first turn at once both land
+        (the later one wins) instead of one failing on the primary key."""
+        values: dict[str, object] = {
+            "region": state.region,
+            "notice_shown": state.notice_shown,
+            "exercise": state.exercise,
+            "exercise_step": state.exercise_step,
+            "pending": state.pending,
+            "recent_risk": int(state.recent_risk),
+            "turns_since_risk": state.turns_since_risk,
+            "open_case_id": state.open_case_id,
+            "updated_at": utcnow(),
+        }
+        insert = pg_insert if self.is_postgres else sqlite_insert
+        statement = insert(ConversationRow).values(key=state.key, **values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[ConversationRow.key], set_=values
+        )
         async with self.session() as s:
-            row = await s.get(ConversationRow, state.key)
-            if row is None:
-                row = ConversationRow(key=state.key)
-                s.add(row)
-            row.region = state.region
-            row.notice_shown = state.notice_shown
-            row.exercise = state.exercise
-            row.exercise_step = state.exercise_step
-            row.pending = state.pending
-            row.recent_risk = int(state.recent_risk)
-            row.turns_since_risk = state.turns_since_risk
-            row.open_case_id = state.open_case_id
-            row.updated_at = utcnow()
+            await s.execute(statement)
 
     async def forget(self, key: str) -> int:
         """Delete everything kept about one person. Returns the number of rows removed.

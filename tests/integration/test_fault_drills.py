@@ -223,7 +223,7 @@ async def test_one_bad_case_row_does_not_stop_pings(app: App, nlu: ScriptedNlu) 
 
 
 async def test_two_workers_one_person_at_once_open_one_case(
-    settings: Settings, nlu: ScriptedNlu, db_url: str
+    settings: Settings, nlu: ScriptedNlu, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     nlu.say(CRISIS, RiskLevel.HIGH)
     nlu.say("please, i mean it, i want to die", RiskLevel.HIGH)
@@ -249,6 +249,8 @@ async def test_two_workers_one_person_at_once_open_one_case(
         delivered = pings(sinks[0]) + pings(sinks[1])
         assert len({n.case_id for n in delivered}) == len(people), "more than one case"
         assert len(delivered) == len(people), "a ping was delivered twice"
+        failed = [r for r in caplog.records if "save failed" in r.getMessage()]
+        assert not failed, "a worker lost its conversation state to the race"
     finally:
         for worker in workers:
             await worker.close()
