@@ -90,13 +90,24 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from bot.storage.store import Store
+    from bot.storage.store import Store, StoreUnavailable
 
     settings = settings_from(args)
 
     async def go() -> int:
-        store = await Store.open(settings.database_url)
+        try:
+            store = await Store.open(
+                settings.database_url, timeout=settings.storage.timeout_seconds
+            )
+        except StoreUnavailable as exc:
+            print(
+                f"signpost db upgrade: the database did not answer ({exc.__cause__ or exc}); "
+                "check storage.url (or SIGNPOST_STORAGE__URL) and that the database is running",
+                file=sys.stderr,
+            )
+            return 1
         await store.close()
+        print("signpost db upgrade: database is up to date")
         return 0
 
     return asyncio.run(go())

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+MIN_SECRET_BYTES = 32
+
 
 class ConfigError(Exception):
     """A bad configuration: the message names the file (or variable), the key and the reason."""
@@ -35,6 +37,9 @@ class _Section(BaseModel):
 class StorageSettings(_Section):
     url: str | None = None  # None: SQLite in the data folder
     echo: bool = False
+    # every database call (connect, wait for a pooled connection, each statement) gives up
+    # after this long, so a hung database never holds back a crisis reply
+    timeout_seconds: float = Field(2, gt=0, le=60)
 
 
 class RetentionSettings(_Section):
@@ -47,6 +52,9 @@ class EscalationSettings(_Section):
     unavailable_after_minutes: float = Field(20, gt=0)
     excerpt_chars: int = Field(300, ge=20, le=2000)
     tick_seconds: float = Field(15, gt=0)
+    # in a watched group, the bot's brief public reply to one member is not repeated for this
+    # long after their last case there (the case itself is never doubled while it is open)
+    group_cooldown_minutes: float = Field(30, ge=0, le=1440)
 
 
 class LimitSettings(_Section):
@@ -115,6 +123,10 @@ class TelegramSettings(_Section):
     moderator_cache_seconds: float = Field(60, ge=0, le=3600)
     # sending a reply: attempts before giving up on 5xx/network errors (429 waits don't count)
     send_attempts: int = Field(6, ge=1, le=20)
+    # how long to wait for Telegram's answer to a send. Telegram may already have posted the
+    # message when an answer is late, and a retry would post it twice, so this is well above
+    # its worst case rather than the library's 5 s
+    answer_timeout: float = Field(30, ge=5, le=300)
 
     @property
     def enabled(self) -> bool:
@@ -187,6 +199,16 @@ class Settings(_Section):
     max_message_chars: int = Field(4000, ge=100, le=100_000)
     # secrets: environment only
     secret_key: SecretStr | None = None
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # a short key lets anyone holding the database reverse pseudonymous ids by brute force
+        if value is not None and len(value.get_secret_value().encode("utf-8")) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_BYTES} bytes (for example: openssl rand -hex 32)"
+            )
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -277,9 +299,13 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
             raise ConfigError(f"{label}: the top level must be a mapping of keys")
         data = loaded or {}
         leaked = _SECRET_KEYS & set(data) | {
-            f"{section}.token"
-            for section in ("telegram", "discord")
-            if isinstance(data.get(section), dict) and "token" in data[section]
+            f"{section}.{key}"
+            for section, key in (
+                ("telegram", "token"),
+                ("telegram", "webhook_secret_token"),
+                ("discord", "token"),
+            )
+            if isinstance(data.get(section), dict) and key in data[section]
         }
         if leaked:
             raise ConfigError(

@@ -30,7 +30,7 @@ async def run_platforms(settings: Settings, platforms: list[str]) -> int:
     if not wanted:
         return 2
 
-    app = await build(settings)
+    app = await build(settings, degraded_ok=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -78,7 +78,10 @@ def model_cache_dir() -> Path:
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
         ROOT / "config.yml",
-        {"SIGNPOST_DATA_DIR": str(tmp_path), "SIGNPOST_SECRET_KEY": "test-secret"},
+        {
+            "SIGNPOST_DATA_DIR": str(tmp_path),
+            "SIGNPOST_SECRET_KEY": "test-secret-0123456789abcdef-0123456789",
+        },
     )
 
 

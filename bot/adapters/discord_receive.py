@@ -257,6 +257,7 @@ class DiscordAdapter:
                 moderator_name=display_name(user),
                 received_at=datetime.now(UTC),
                 is_moderator=self.is_moderator(user),
+                is_admin=self.is_moderator(user) and _manages_server(user),
                 payload=custom_id,
             )
         )
@@ -281,3 +282,9 @@ class DiscordAdapter:
             log.warning("discord: could not open a DM: %s", type(exc).__name__)
         key = "discord.dm_sent" if delivered else "discord.dm_closed"
         await interaction.followup.send(self._core.texts.get(key), ephemeral=True)
+
+
+def _manages_server(user: Any) -> bool:
+    """Manage Server: the server's admins, who may close a case another moderator claimed."""
+    permissions = getattr(user, "guild_permissions", None)
+    return bool(permissions is not None and permissions.manage_guild)

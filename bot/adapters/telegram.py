@@ -24,6 +24,7 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
+from bot.adapters.telegram_inbox import AcceptingQueue, DurablePoller
 from bot.adapters.telegram_receive import TelegramAdapter
 from bot.adapters.telegram_send import (
     TelegramNoticeSink,
@@ -84,6 +85,8 @@ def build_application(settings: TelegramSettings) -> Application[Any, Any, Any, 
         .base_url(settings.bot_api_url)
         .base_file_url(settings.file_api_url)
         .get_updates_read_timeout(settings.poll_timeout + 10)
+        .read_timeout(settings.answer_timeout)
+        .write_timeout(settings.answer_timeout)
         .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
@@ -104,7 +107,9 @@ async def run_telegram(
     await with_retries(application.initialize, attempts=settings.send_attempts, backoff=backoff)
     bot = application.bot
     sender = TelegramSender(bot, settings, backoff=backoff)
-    sink = TelegramNoticeSink(sender, bot, settings.moderator_chat_id)
+    sink = TelegramNoticeSink(
+        sender, bot, settings.moderator_chat_id, remember_thread=app.remember_thread
+    )
     adapter = TelegramAdapter(app, settings, sender, sink, bot)
     application.add_handler(TypeHandler(Update, adapter.on_update))
     application.add_error_handler(_log_error)
@@ -112,9 +117,15 @@ async def run_telegram(
     updater = application.updater
     assert updater is not None
     allowed = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+    polling: asyncio.Task[None] | None = None
     try:
         await application.start()
+        poller = DurablePoller(
+            application, app, poll_timeout=int(settings.poll_timeout), allowed_updates=allowed
+        )
         if settings.mode == "webhook":
+            await poller.resume()
+            updater.update_queue = AcceptingQueue(poller)  # recorded before Telegram hears 200
             secret = settings.webhook_secret_token
             await updater.start_webhook(
                 listen=settings.webhook_listen,
@@ -126,15 +137,16 @@ async def run_telegram(
                 bootstrap_retries=3,
             )
         else:
-            await updater.start_polling(
-                timeout=int(settings.poll_timeout),
-                allowed_updates=allowed,
-                bootstrap_retries=3,
-                error_callback=_log_polling_error,
-            )
+            # our own polling loop: updates are recorded before they are acknowledged
+            await with_retries(bot.delete_webhook, attempts=settings.send_attempts, backoff=backoff)
+            polling = asyncio.create_task(poller.run(stop))
         await _publish_commands(bot, app.texts, sender)
         log.info("telegram: running (%s)", settings.mode)
         await stop.wait()
+        if polling is not None:
+            await polling
+        else:
+            await poller.drain()
     finally:
         if updater.running:
             await updater.stop()
@@ -162,10 +174,6 @@ async def _publish_commands(bot: Bot, texts: Texts, sender: TelegramSender) -> N
             await sender.call(partial(bot.set_my_commands, commands, scope=scope))
         except TelegramError as exc:
             log.warning("telegram: could not publish the command menu: %s", type(exc).__name__)
-
-
-def _log_polling_error(error: Exception) -> None:
-    log.warning("telegram: polling error %s (will retry)", type(error).__name__)
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

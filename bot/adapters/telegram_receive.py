@@ -167,6 +167,7 @@ class TelegramAdapter:
                         moderator_name=user.first_name,
                         received_at=datetime.now(UTC),
                         is_moderator=await self._is_moderator(user.id),
+                        is_admin=await self._is_moderator(user.id, admin=True),
                         payload=query.data,
                     )
                 )
@@ -182,12 +183,12 @@ class TelegramAdapter:
         # Always answer: otherwise the button keeps spinning on the presser's screen.
         await self._sender.call(lambda: query.answer(ack))
 
-    async def _is_moderator(self, user_id: int) -> bool:
+    async def _is_moderator(self, user_id: int, *, admin: bool = False) -> bool:
         chat_id = self._settings.moderator_chat_id
         if chat_id is None:
             return False
         status = await self._members.status(self._bot, chat_id, user_id)
-        return status in _MEMBER_STATUSES
+        return status in (_ADMIN_STATUSES if admin else _MEMBER_STATUSES)
 
     # -- messages
 

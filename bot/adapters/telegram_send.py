@@ -180,10 +180,20 @@ class TelegramNoticeSink:
 
     platform = PLATFORM
 
-    def __init__(self, sender: TelegramSender, bot: Bot, chat_id: int | None) -> None:
+    def __init__(
+        self,
+        sender: TelegramSender,
+        bot: Bot,
+        chat_id: int | None,
+        *,
+        remember_thread: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
         self._sender = sender
         self._bot = bot
         self._chat_id = chat_id
+        # stores a new topic with its case before the ping is posted in it, so a retry after a
+        # crash posts into that topic instead of opening a second one
+        self._remember_thread = remember_thread
         self._is_forum: bool | None = None
         # Retries of a delivery that half-succeeded must not post twice (outbox is at-least-once).
         self._delivered: BoundedMap[str, str | None] = BoundedMap()
@@ -216,6 +226,11 @@ class TelegramNoticeSink:
                 log.warning("telegram: no topic for a case (%s); using a reply thread", exc)
                 return None
             topic = self._topics[notice.case_id] = created.message_thread_id
+            if self._remember_thread is not None:
+                try:
+                    await self._remember_thread(notice.case_id, topic_ref(topic))
+                except Exception:  # the ping matters more; this process still remembers it
+                    log.warning("telegram: could not store a new topic with its case")
         return topic_ref(topic)
 
     async def deliver(self, notice: ModeratorNotice, thread_ref: str | None) -> str | None:

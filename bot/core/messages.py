@@ -70,6 +70,7 @@ class NoticeKind(StrEnum):
     RESOLVED = "resolved"
     FALSE_ALARM = "false_alarm"
     EXPIRED = "expired"
+    FORGOTTEN = "forgotten"  # the person used /forget: the case and its words are gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class ModeratorInbound:
     moderator_name: str
     received_at: datetime
     is_moderator: bool  # the adapter checked membership of the moderators' room
+    is_admin: bool = False  # an admin of the moderators' room: may close a case another claimed
     payload: str | None = None
     case_id: str | None = None
     text: str | None = None

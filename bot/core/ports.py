@@ -7,9 +7,10 @@ The core imports only these; the implementations live outside it (`bot.storage.S
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.messages import ChatRef, Inbound, ModeratorInbound, ModeratorNotice, Outcome, Reply
 from bot.core.risk import Assessment, RiskContext, RiskLevel
@@ -163,3 +164,14 @@ class CoreFacade(Protocol):
     async def moderator_command(self, platform: str, text: str, is_moderator: bool) -> str: ...
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None: ...
+
+    async def remember_thread(self, case_id: str, thread_ref: str) -> None: ...
+
+    # the durable inbox: an update is recorded before the platform is told it arrived
+    async def inbox_record(
+        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> set[int]: ...
+
+    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]: ...
+
+    async def inbox_done(self, platform: str, update_id: int) -> None: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from bot.core.ports import HeldCase, Signposts
 from bot.core.risk import RiskLevel
 from bot.core.texts import Texts
 from bot.escalation.outbox import notice_entry, reply_entry
-from bot.storage.models import CaseRow
+from bot.storage.models import CaseRow, OutboxRow
 from bot.storage.store import OPEN_STATUSES, Store, aware, utcnow
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,10 @@ class CaseService:
         )
         key = "moderators.ping" if kind == "risk" else "moderators.ping_moderation"
         notice = self._notice(case, NoticeKind.PING, key, buttons=self._case_buttons(case))
-        await self.store.add_case(case, [notice_entry(notice, now)])
+        existing = await self.store.add_case(case, [notice_entry(notice, now)])
+        if existing is not None:  # already open (maybe opened by another worker just now)
+            log.info("case already open", extra={"case": existing, "kind": kind})
+            return existing
         self.on_enqueue()
         self.on_case("opened", case.platform, now, now)
         log.info("case opened", extra={"case": case.id, "risk": risk.label, "kind": kind})
@@ -244,6 +247,12 @@ class CaseService:
     ) -> Outcome:
         if case.status in CLOSED:
             return Outcome(ack=self.texts.get("moderators.ack.closed"))
+        if case.status == "claimed" and case.moderator != event.moderator and not event.is_admin:
+            return Outcome(
+                ack=self.texts.get(
+                    "moderators.ack.claimed_by_other", moderator=case.moderator_name or ""
+                )
+            )
         status = "resolved" if action is ModeratorAction.RESOLVE else "false_alarm"
         kind = NoticeKind.RESOLVED if status == "resolved" else NoticeKind.FALSE_ALARM
         case.moderator_name = event.moderator_name
@@ -280,10 +289,10 @@ class CaseService:
 
     async def _moderator_text(self, event: ModeratorInbound) -> Outcome:
         case = await self.store.get_case(event.case_id or "")
-        if case is None or case.platform != event.platform or case.status in CLOSED:
+        if case is None or case.platform != event.platform or not event.is_moderator:
             return Outcome()
-        if not event.is_moderator:
-            return Outcome()
+        if case.status in CLOSED:  # said, so a moderator never talks into a closed case unaware
+            return Outcome(ack=self.texts.get("moderators.ack.case_closed"))
         if case.status != "claimed" or case.moderator != event.moderator or case.chat_id is None:
             return Outcome(ack=self.texts.get("moderators.ack.not_claimed_by_you"))
         chat = ChatRef(case.platform, case.chat_id, case.chat_thread)
@@ -295,13 +304,30 @@ class CaseService:
         )
         return Outcome(replies=(relay,))
 
+    def forget_notices(self, cases: Sequence[CaseRow]) -> list[OutboxRow]:
+        """Tell the moderators of each open case that the person deleted their data (only
+        where the case has a thread to say it in)."""
+        now = utcnow()
+        return [
+            notice_entry(
+                self._notice(case, NoticeKind.FORGOTTEN, "moderators.forgotten"),
+                now,
+                thread_ref=case.thread_ref,
+            )
+            for case in cases
+            if case.thread_ref is not None
+        ]
+
     # the ladder -----------------------------------------------------------------------------
     async def tick(self, now: datetime | None = None) -> int:
         """Advance due timers: re-ping, then tell the person, then expire. Returns steps taken."""
         now = now or utcnow()
         steps = 0
         for case in await self.store.due_cases(now):
-            steps += await self._advance(case, now)
+            try:
+                steps += await self._advance(case, now)
+            except Exception:  # one bad row is logged and skipped; the others still advance
+                log.exception("escalation step failed", extra={"case": case.id})
         return steps
 
     async def _advance(self, case: CaseRow, now: datetime) -> int:

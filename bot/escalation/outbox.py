@@ -8,19 +8,23 @@ idempotency key, so a retried ping is recognisable and never posted twice by a c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 
 from bot.core.messages import Button, ChatRef, ModeratorNotice, NoticeKind, Reply, ReplyKind
 from bot.core.ports import NoticeSink
 from bot.core.risk import RiskLevel
 from bot.storage.models import OutboxRow
-from bot.storage.store import Store, utcnow
+from bot.storage.store import RELAY_PRIORITY, Store, utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)  # renewed every 10 s while sending; a dead worker's rows return
+CRISIS, NORMAL, RELAY = 0, 1, RELAY_PRIORITY  # delivery order: a new ping never waits behind relays
+_NOTICE_PRIORITY = {NoticeKind.PING: CRISIS, NoticeKind.RELAY: RELAY}
 MAX_BACKOFF = timedelta(minutes=5)
 
 
@@ -30,8 +34,12 @@ def _buttons(buttons: tuple[Button, ...]) -> list[dict[str, object]]:
     ]
 
 
-def notice_entry(notice: ModeratorNotice, now: datetime) -> OutboxRow:
+def notice_entry(
+    notice: ModeratorNotice, now: datetime, *, thread_ref: str | None = None
+) -> OutboxRow:
+    """`thread_ref` only for a notice that outlives its case row (after /forget)."""
     payload: dict[str, object] = {
+        "thread_ref": thread_ref,
         "case_id": notice.case_id,
         "kind": notice.kind.value,
         "text": notice.text,
@@ -44,6 +52,7 @@ def notice_entry(notice: ModeratorNotice, now: datetime) -> OutboxRow:
         case_id=notice.case_id,
         platform=notice.platform,
         kind="notice",
+        priority=_NOTICE_PRIORITY.get(notice.kind, NORMAL),
         payload=payload,
         created_at=now,
         due_at=now,
@@ -64,6 +73,7 @@ def reply_entry(reply: Reply, key: str, case_id: str | None, now: datetime) -> O
         case_id=case_id,
         platform=reply.chat.platform,
         kind="reply",
+        priority=CRISIS if reply.kind is ReplyKind.CRISIS else NORMAL,
         payload=payload,
         created_at=now,
         due_at=now,
@@ -106,35 +116,75 @@ def entry_reply(row: OutboxRow) -> Reply:
 
 
 class Dispatcher:
-    def __init__(self, store: Store, sinks: Mapping[str, NoticeSink]) -> None:
+    """Delivers due outbox entries. While an entry is being sent (a platform call may wait out
+    rate limits for minutes) its lease is renewed, so another worker never takes it over and
+    posts it a second time; a worker that dies stops renewing, and the entry is due again
+    within one lease."""
+
+    def __init__(
+        self, store: Store, sinks: Mapping[str, NoticeSink], *, lease: timedelta = LEASE
+    ) -> None:
         self.store = store
         self.sinks = sinks
+        self.lease = lease
 
-    async def deliver_due(self, now: datetime | None = None, limit: int = 50) -> int:
-        """Deliver what is due now. Returns how many entries were delivered."""
-        now = now or utcnow()
+    async def deliver_due(self, now: datetime | None = None, limit: int = 10) -> int:
+        """Deliver everything due now, crisis first, in small batches: a ping queued while a
+        batch is being sent goes out before the rest of the queue. Returns how many entries
+        were delivered."""
+        fixed = now
         delivered = 0
-        for row in await self.store.claim_outbox(now, limit, LEASE):
-            sink = self.sinks.get(row.platform)
-            if sink is None:
-                await self.store.outbox_failed(row.id, "no sink for platform", now + MAX_BACKOFF)
-                continue
-            try:
-                ref: str | None = None
-                if row.kind == "notice":
-                    case = await self.store.get_case(row.case_id or "")
-                    thread = case.thread_ref if case is not None else None
-                    ref = await sink.deliver(entry_notice(row), thread)
-                else:
-                    await sink.send(entry_reply(row))
-            except Exception as exc:  # any platform failure: retry later, never drop
-                backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 8)))
-                log.warning(
-                    "outbox delivery failed",
-                    extra={"entry": row.id, "error": type(exc).__name__, "attempt": row.attempts},
-                )
-                await self.store.outbox_failed(row.id, type(exc).__name__, now + backoff)
-                continue
-            await self.store.outbox_delivered(row.id, ref)
-            delivered += 1
-        return delivered
+        while True:
+            now = fixed or utcnow()  # a ping queued during this batch is due in the next one
+            rows = await self.store.claim_outbox(now, limit, self.lease)
+            for row in rows:
+                delivered += await self._deliver(row, now)
+            if len(rows) < limit:
+                return delivered
+
+    async def _deliver(self, row: OutboxRow, now: datetime) -> int:
+        sink = self.sinks.get(row.platform)
+        if sink is None:
+            await self.store.outbox_failed(row.id, "no sink for platform", now + MAX_BACKOFF)
+            return 0
+        try:
+            async with self._leased(row.id):
+                ref = await self._send(sink, row)
+        except Exception as exc:  # any platform failure: retry later, never drop
+            backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 8)))
+            log.warning(
+                "outbox delivery failed",
+                extra={"entry": row.id, "error": type(exc).__name__, "attempt": row.attempts},
+            )
+            await self.store.outbox_failed(row.id, type(exc).__name__, now + backoff)
+            return 0
+        await self.store.outbox_delivered(row.id, ref)
+        return 1
+
+    async def _send(self, sink: NoticeSink, row: OutboxRow) -> str | None:
+        if row.kind != "notice":
+            await sink.send(entry_reply(row))
+            return None
+        case = await self.store.get_case(row.case_id or "")
+        kept = row.payload.get("thread_ref")
+        thread = case.thread_ref if case is not None else (str(kept) if kept else None)
+        return await sink.deliver(entry_notice(row), thread)
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, entry_id: int) -> AsyncIterator[None]:
+        """Renew the entry's lease every third of a lease until the block ends."""
+
+        async def renew() -> None:
+            every = self.lease.total_seconds() / 3
+            while True:
+                await asyncio.sleep(every)
+                with contextlib.suppress(Exception):  # a missed renewal: the next one may land
+                    await self.store.renew_lease(entry_id, utcnow() + self.lease)
+
+        renewer = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer

@@ -115,6 +115,16 @@ def _lines(stream: BinaryIO) -> Iterator[str]:
         yield line.decode("utf-8", errors="replace")
 
 
+def _cleaned(text: str) -> str:
+    """What the bot reads of a message: the same cleaning (control and zero-width characters
+    dropped, the same length cap), so a line assessed here is judged as the bot judges it."""
+    from bot.config import Settings
+    from bot.core.text_input import clean
+
+    limit = Settings.model_fields["max_message_chars"].default
+    return clean(text, int(limit)).text
+
+
 def run_assess(
     args: argparse.Namespace, stdin: BinaryIO | None = None, stdout: TextIO | None = None
 ) -> int:
@@ -132,7 +142,7 @@ def run_assess(
     interactive = args.unbuffered or source.isatty()
     if interactive or not isinstance(engine, Assessor):
         for text in _lines(source):
-            _emit(sink, text, engine.assess(text).as_json(text))
+            _emit(sink, text, engine.assess(_cleaned(text)).as_json(text))
             sink.flush()
         return 0
     batch: list[str] = []
@@ -147,7 +157,8 @@ def run_assess(
 
 
 def _emit_batch(sink: TextIO, engine: Any, batch: list[str]) -> None:
-    for text, result in zip(batch, engine.assess_many(batch), strict=True):
+    cleaned = [_cleaned(text) for text in batch]
+    for text, result in zip(batch, engine.assess_many(cleaned), strict=True):
         _emit(sink, text, result.as_json(text))
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -29,8 +39,23 @@ class ConversationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+_OPEN_CASE = text("kind = 'risk' AND status IN ('open', 'pinged', 'claimed')")
+
+
 class CaseRow(Base):
     __tablename__ = "cases"
+    # one open risk case per person per community (migration 0003): two workers handling
+    # two crisis messages from one person at once cannot open two cases
+    __table_args__ = (
+        Index(
+            "uq_cases_one_open",
+            "conversation_key",
+            text("coalesce(community, '')"),
+            unique=True,
+            sqlite_where=_OPEN_CASE,
+            postgresql_where=_OPEN_CASE,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     conversation_key: Mapped[str] = mapped_column(String(80), index=True)
@@ -65,6 +90,8 @@ class OutboxRow(Base):
     case_id: Mapped[str | None] = mapped_column(String(24), index=True)
     platform: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))  # notice | reply
+    # 0 crisis (pings, crisis replies), 1 other notices and replies, 2 relayed words
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -116,3 +143,18 @@ class FollowUpRow(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboxRow(Base):
+    """One platform update, recorded before the platform is told it arrived (migration 0004).
+
+    The payload (which holds what the person wrote) lives only until the update is handled;
+    the emptied row stays a day so a redelivered update is skipped."""
+
+    __tablename__ = "inbox"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

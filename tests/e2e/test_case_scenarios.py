@@ -55,7 +55,9 @@ REGION_AND_WATCH = (
     Step(MEMBER, CRISIS, "crisis", "DE"),  # the community's emergency number, and a case
     Step(ADMIN, "/signpost_region off", "group.region_cleared", None),
     Step(ADMIN, "/signpost_region", "group.region_none", None),
-    Step(MEMBER, CRISIS, "crisis", None),  # the local emergency number again
+    # the local emergency number again (from someone else: the member's case is open, and
+    # their public reply is not repeated within the cooldown)
+    Step(ADMIN, CRISIS, "crisis", None),
 )
 
 

@@ -219,8 +219,8 @@ async def test_signpost_run_starts_telegram_and_discord_together(
     from tests.fakes.telegram_api import FakeTelegramApi
     from tests.fakes.telegram_api import FakeUser as TelegramUser
 
-    async def scripted_build(settings: Settings) -> App:
-        return await build(settings, nlu=nlu, content=ContentPaths(ROOT))
+    async def scripted_build(settings: Settings, **options: bool) -> App:
+        return await build(settings, nlu=nlu, content=ContentPaths(ROOT), **options)
 
     monkeypatch.setattr(runner, "build", scripted_build)
     async with fake_discord(monkeypatch) as fake, FakeTelegramApi() as telegram:
@@ -230,7 +230,7 @@ async def test_signpost_run_starts_telegram_and_discord_together(
             ROOT / "config.yml",
             {
                 "SIGNPOST_DATA_DIR": str(tmp_path),
-                "SIGNPOST_SECRET_KEY": "test-secret",
+                "SIGNPOST_SECRET_KEY": "test-secret-0123456789abcdef-0123456789",
                 "SIGNPOST_TELEGRAM__POLL_TIMEOUT": "1",
                 "TELEGRAM_BOT_TOKEN": telegram.token,
                 "TELEGRAM_API_BASE_URL": telegram.base_url,
@@ -263,8 +263,8 @@ async def test_a_refused_token_or_a_missing_intent_is_a_clear_configuration_erro
 ) -> None:
     from bot import runner
 
-    async def scripted_build(settings: Settings) -> App:
-        return await build(settings, nlu=nlu, content=ContentPaths(ROOT))
+    async def scripted_build(settings: Settings, **options: bool) -> App:
+        return await build(settings, nlu=nlu, content=ContentPaths(ROOT), **options)
 
     monkeypatch.setattr(runner, "build", scripted_build)
     async with fake_discord(monkeypatch) as fake:
@@ -273,7 +273,7 @@ async def test_a_refused_token_or_a_missing_intent_is_a_clear_configuration_erro
             ROOT / "config.yml",
             {
                 "SIGNPOST_DATA_DIR": str(tmp_path),
-                "SIGNPOST_SECRET_KEY": "test-secret",
+                "SIGNPOST_SECRET_KEY": "test-secret-0123456789abcdef-0123456789",
                 "DISCORD_BOT_TOKEN": "bad-token" if problem == "bad token" else "fake-token",
             },
         )

@@ -19,7 +19,7 @@ from bot.content import ContentPaths
 from bot.runner import _run_all
 from tests.conftest import ROOT, ScriptedNlu
 from tests.e2e import test_telegram_cases as tc
-from tests.fakes.tcp_proxy import TcpProxy, free_port
+from tests.fakes.restartable_proxy import TcpProxy, free_port
 from tests.fakes.telegram_api import FakeChat, FakeTelegramApi
 
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]

@@ -30,7 +30,7 @@ async def test_signpost_run_serves_telegram(tmp_path: Path) -> None:
             "TELEGRAM_BOT_TOKEN": fake.token,
             "TELEGRAM_API_BASE_URL": fake.base_url,
             "TELEGRAM_MODERATOR_CHAT_ID": str(MODS_ID),
-            "SIGNPOST_SECRET_KEY": "cli-test-secret",
+            "SIGNPOST_SECRET_KEY": "cli-test-secret-0123456789abcdef-012345",
             "SIGNPOST_DATA_DIR": str(tmp_path),
             "SIGNPOST_NLU__CACHE_DIR": str(models),
         }

@@ -254,9 +254,17 @@ async def test_webhook_mode_accepts_only_telegram(fake: FakeTelegramApi) -> None
             local, json=fake.last_update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
         )
         assert ok.status == 200
+        # recorded in the inbox before Telegram heard 200
+        assert fake.last_update["update_id"] in core.inbox
         [sent] = await fake.wait_for_messages(chat.id, 1)
+        again = await http.post(  # Telegram redelivers: recognised, not handled twice
+            local, json=fake.last_update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        )
+        assert again.status == 200
+        await asyncio.sleep(0.3)
     assert sent["text"] == "echo: hello from the load balancer"
     assert [i.text for i in core.inbound] == ["hello from the load balancer"]
+    assert core.inbox[fake.last_update["update_id"]] is None, "handled: the text is wiped"
 
 
 async def test_a_rate_limited_chat_does_not_hold_up_other_chats(fake: FakeTelegramApi) -> None:

@@ -7,7 +7,9 @@ to moderators). Admin commands are answered by the real `GroupAdmin` over in-mem
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.content import ContentPaths
 from bot.core.commands import GroupAdmin
@@ -29,6 +31,7 @@ class FakeCore:
     threads: dict[str, str] = field(default_factory=dict)  # thread ref -> case id
     sinks: dict[str, NoticeSink] = field(default_factory=dict)
     groups: InMemoryConversations = field(default_factory=InMemoryConversations)
+    inbox: dict[int, dict[str, Any] | None] = field(default_factory=dict)  # None: handled
 
     async def handle(self, inbound: Inbound) -> Outcome:
         self.inbound.append(inbound)
@@ -56,3 +59,20 @@ class FakeCore:
 
     def register_sink(self, sink: NoticeSink, *, moderated: bool = True) -> None:
         self.sinks[sink.platform] = sink
+
+    async def remember_thread(self, case_id: str, thread_ref: str) -> None:
+        self.threads[thread_ref] = case_id
+
+    # an in-memory inbox (the real one, in the store, is tested by the drills)
+    async def inbox_record(
+        self, platform: str, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> set[int]:
+        fresh = {i for i, _ in updates if i not in self.inbox}
+        self.inbox.update({i: p for i, p in updates if i in fresh})
+        return fresh
+
+    async def inbox_pending(self, platform: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, p) for i, p in self.inbox.items() if p is not None]
+
+    async def inbox_done(self, platform: str, update_id: int) -> None:
+        self.inbox[update_id] = None

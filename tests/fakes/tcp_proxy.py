@@ -1,65 +1,103 @@
-"""A TCP proxy on 127.0.0.1 in front of a real server (PostgreSQL), which a test can stop and
-start again: to the bot, the database goes away and comes back, as when it is restarted."""
+"""A TCP proxy in front of a real database that can be made to hang.
+
+`hang()`: every open connection stops carrying bytes and new connections are accepted but never
+answered; exactly what a PostgreSQL server that is wedged (or a network that blackholes) looks
+like to a client. `restore()`: hung connections are dropped and new ones are carried again.
+`refuse()`: new connections are closed at once (a database that is down).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = free_port()
+class HangableProxy:
+    def __init__(self, upstream_host: str = "127.0.0.1", upstream_port: int = 5432) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.mode = "pass"  # pass | hang | refuse
+        self.port = 0
         self._server: asyncio.Server | None = None
-        self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resumed = asyncio.Event()
+        self._resumed.set()
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+    async def start(self) -> HangableProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
 
     async def stop(self) -> None:
-        """Refuse new connections and cut the open ones."""
         if self._server is not None:
             self._server.close()
-            self._server = None
+        self._drop_all()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def __aenter__(self) -> HangableProxy:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def hang(self) -> None:
+        self.mode = "hang"
+        self._resumed.clear()
+
+    def refuse(self) -> None:
+        self.mode = "refuse"
+        self._drop_all()
+        self._resumed.set()
+
+    def restore(self) -> None:
+        self.mode = "pass"
+        self._drop_all()
+        self._resumed.set()
+
+    def _drop_all(self) -> None:
         for writer in list(self._writers):
             writer.close()
-        for task in list(self._pipes):
-            task.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
+        self._writers.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.mode == "refuse":
+            writer.close()
+            return
+        self._writers.add(writer)
+        if self.mode == "hang":  # accepted, never answered
+            await self._resumed.wait()
+            writer.close()
+            return
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
             writer.close()
             return
-        self._writers |= {writer, up_writer}
-        pipes = [
-            asyncio.create_task(self._pipe(reader, up_writer)),
-            asyncio.create_task(self._pipe(up_reader, writer)),
-        ]
-        self._pipes.update(pipes)
-        await asyncio.gather(*pipes, return_exceptions=True)
-        self._pipes.difference_update(pipes)
-        self._writers -= {writer, up_writer}
+        self._writers.add(up_writer)
+        for source, target in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.ensure_future(self._pipe(source, target))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
         try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
+            while True:
+                data = await source.read(65536)
+                if not data:
+                    break
+                if self.mode == "hang":  # bytes are swallowed: the peer hears nothing
+                    await self._resumed.wait()
+                    return
+                target.write(data)
+                await target.drain()
         except (ConnectionError, OSError):
             pass
         finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+            target.close()

@@ -133,6 +133,9 @@ class FakeTelegramApi:
         self.calls: list[ApiCall] = []
         self._state = _State()
         self._failures: dict[str, list[_Failure]] = {}
+        # method -> seconds: the call is carried out at once, its answer arrives this late
+        # (Telegram posted the message, the client has not heard yet)
+        self.slow_answers: dict[str, float] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._topic_ids = itertools.count(500)
@@ -420,6 +423,9 @@ class FakeTelegramApi:
             self._record(method, params, ok=False)
             return result
         self._record(method, params, ok=True)
+        delay = self.slow_answers.get(method)
+        if delay:
+            await asyncio.sleep(delay)
         return web.json_response({"ok": True, "result": result})
 
     def _record(self, method: str, params: JsonDict, *, ok: bool) -> None:

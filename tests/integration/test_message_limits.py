@@ -34,7 +34,7 @@ def settings(tmp_path: Path) -> Settings:
         ROOT / "config.yml",
         {
             "SIGNPOST_DATA_DIR": str(tmp_path),
-            "SIGNPOST_SECRET_KEY": "test-secret",
+            "SIGNPOST_SECRET_KEY": "test-secret-0123456789abcdef-0123456789",
             "SIGNPOST_LIMITS__MAX_MESSAGES": str(LIMIT),
             "SIGNPOST_LIMITS__WINDOW_SECONDS": str(int(WINDOW.total_seconds())),
         },

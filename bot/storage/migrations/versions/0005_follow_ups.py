@@ -1,14 +1,14 @@
 """Follow-up check-ins offered after a case closes (issue 16).
 
-Revision ID: 0003_follow_ups
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_follow_ups"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
