@@ -34,7 +34,18 @@ CONTEXT_TURNS = RISK_FLOOR_TURNS  # a high/critical message keeps a floor this m
 CONTEXT_FLOOR = RiskLevel.MEDIUM
 # Without a pattern, the classifier alone does not flag a message whose intent is a plain request.
 NEUTRAL_INTENTS = frozenset(
-    {"helplines_request", "set_region", "capabilities", "greet", "thanks", "mindfulness_request"}
+    {
+        "helplines_request",
+        "set_region",
+        "capabilities",
+        "greet",
+        "thanks",
+        "mindfulness_request",
+        "human_request",
+        "bot_identity",
+        "privacy_question",
+        "other_language",
+    }
 )
 NEUTRAL_CONFIDENCE = 0.6
 # A confident third_party_concern / harassment intent says whose risk it is when no pattern did.
@@ -55,6 +66,10 @@ _CHAT_INTENTS = frozenset(
         "set_region",
         "stop",
         "forget",
+        "bot_identity",
+        "privacy_question",
+        "other_language",
+        "insult",
     }
 )
 

@@ -43,6 +43,11 @@ RISK_FROM_INTENT: dict[str, RiskLevel] = {
             "deny",
             "out_of_scope",
             "harassment",
+            "bot_identity",
+            "privacy_question",
+            "human_request",
+            "insult",
+            "other_language",
         )
     },
     "venting": RiskLevel.LOW,
