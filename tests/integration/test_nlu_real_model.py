@@ -58,3 +58,33 @@ def test_intents_for_plain_requests(engine) -> None:  # type: ignore[no-untyped-
 def test_a_crisis_keeps_its_floor_after_i_am_fine(engine) -> None:  # type: ignore[no-untyped-def]
     after = engine.assess("nvm i'm fine", RiskContext(RiskLevel.HIGH, turns_since=1))
     assert after.risk >= RiskLevel.HIGH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "baked sourdough this morning and it actually rose, so proud",
+        "i've got two rabbits and a very grumpy parrot",
+        "only 20 minutes left on my lunch break",
+        "four essays due friday and i haven't written a word lol",
+        "took up crochet last month, it's so relaxing",
+    ],
+)
+def test_ordinary_shapes_with_numbers_and_plans_are_not_a_crisis(engine, text: str) -> None:  # type: ignore[no-untyped-def]
+    # each was once judged high or critical by the bag-of-words model alone
+    assert engine.assess(text).risk <= RiskLevel.LOW
+
+
+def test_a_level_from_the_semantic_heads_names_its_family(engine) -> None:  # type: ignore[no-untyped-def]
+    got = engine.assess("i'm a weight dragging everyone down, they'd breathe easier without me")
+    assert got.risk >= RiskLevel.MEDIUM
+    assert any(s.startswith("near:") for s in got.signals) or any(
+        s.startswith("pattern:") for s in got.signals
+    )
+
+
+def test_a_long_post_is_read_to_its_end(engine) -> None:  # type: ignore[no-untyped-def]
+    chatter = "we played cards and talked about the match for hours. " * 120
+    got = engine.assess(chatter + "anyway i have the pills here and tonight is the night.")
+    assert got.risk >= RiskLevel.HIGH
+    assert any(s.startswith("window:") for s in got.signals)
