@@ -173,7 +173,7 @@ async def measured_app(engine: Any, url: str) -> Any:
         ROOT / "config.yml",
         {
             "SIGNPOST_DATA_DIR": tempfile.mkdtemp(prefix="signpost-bench-"),
-            "SIGNPOST_SECRET_KEY": "b",
+            "SIGNPOST_SECRET_KEY": "bench-" + "k" * 32,
         },
     )
     return await build(settings, nlu=engine, content=ContentPaths(ROOT), database_url=url)

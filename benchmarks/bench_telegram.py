@@ -192,7 +192,7 @@ async def in_process_bot(
 
     data = tempfile.mkdtemp(prefix="signpost-bench-")
     settings = load_settings(
-        ROOT / "config.yml", {"SIGNPOST_DATA_DIR": data, "SIGNPOST_SECRET_KEY": "bench"}
+        ROOT / "config.yml", {"SIGNPOST_DATA_DIR": data, "SIGNPOST_SECRET_KEY": "bench-" + "k" * 32}
     )
     app = await build(settings, nlu=engine, content=ContentPaths(ROOT), database_url=db_url)
     core = CountingCore(app)
@@ -233,7 +233,7 @@ async def webhook_workers(
             "TELEGRAM_API_BASE_URL": fake.base_url,
             "TELEGRAM_MODERATOR_CHAT_ID": str(MODERATORS),
             "TELEGRAM_WEBHOOK_SECRET": secret,
-            "SIGNPOST_SECRET_KEY": "bench",
+            "SIGNPOST_SECRET_KEY": "bench-" + "k" * 32,
             "SIGNPOST_STORAGE__URL": db_url,
             "SIGNPOST_TELEGRAM__MODE": "webhook",
             "SIGNPOST_TELEGRAM__WEBHOOK_URL": "https://signpost.example.org/telegram",

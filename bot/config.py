@@ -312,8 +312,10 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
                 f"{label}: {', '.join(sorted(leaked))}: secrets must come from the environment"
             )
     for name, value in env.items():
-        if name in _ENV_SECRETS and not value.strip():
-            continue  # set but empty (compose's `${TELEGRAM_BOT_TOKEN:-}`): the same as unset
+        if name in _ENV_SECRETS and name != "SIGNPOST_SECRET_KEY" and not value.strip():
+            # set but empty (compose's `${TELEGRAM_BOT_TOKEN:-}`): the same as unset; an empty
+            # secret key, though, is refused like any key shorter than 32 bytes
+            continue
         if name in _ENV_SECRETS:
             _set(data, _ENV_SECRETS[name], _env_value(value) if "ID" in name else value)
         elif name.startswith(_PREFIX) and name != "SIGNPOST_SECRET_KEY":

@@ -25,7 +25,7 @@ from bot.nlu.encoder import Matrix, SentenceEncoder
 from bot.nlu.patterns import PatternMatcher
 from bot.nlu.rules import PatternVerdict, assess_hits
 from bot.nlu.semantic import SemanticRisk, Verdict
-from bot.nlu.text import CLASSIFIER_CHARS, normalise, windows
+from bot.nlu.text import CLASSIFIER_CHARS, ENCODED_WINDOWS, normalise, windows
 
 # At high risk with no third-party or harassment pattern, these intents are about the sender.
 _OTHERS_INTENTS = frozenset({"harassment", "third_party_concern"})
@@ -106,7 +106,7 @@ class Assessor:
 
     def assess(self, text: str, context: RiskContext | None = None) -> Assessment:
         try:
-            parts = windows(text if isinstance(text, str) else str(text))
+            parts = _encoded_first(windows(text if isinstance(text, str) else str(text)))
             found = self._judge([normalise(p) for p in parts], context)
             return _whole_message(found)
         except Exception as exc:  # the crisis path must survive any bug in here
@@ -125,8 +125,7 @@ class Assessor:
 
     def _judge(self, texts: list[str], context: RiskContext | None) -> list[Assessment]:
         docs = classify(self._nlp, [analyse(self._nlp, t) for t in texts])
-        vectors = self._encoder.encode([t[:CLASSIFIER_CHARS] for t in texts])
-        verdicts = self._semantic.judge(vectors)
+        verdicts = self._semantic.judge(self.vectors(texts))
         return [self._decide(d, v, context) for d, v in zip(docs, verdicts, strict=True)]
 
     def assess_many(self, texts: Iterable[str]) -> Iterator[Assessment]:
@@ -141,7 +140,7 @@ class Assessor:
 
     def _assess_batch(self, items: list[str]) -> Iterator[Assessment]:
         try:
-            parts = [windows(t if isinstance(t, str) else str(t)) for t in items]
+            parts = [_encoded_first(windows(t if isinstance(t, str) else str(t))) for t in items]
             flat = self._judge([normalise(p) for ps in parts for p in ps], None)
         except Exception:  # one bad text must not cost the others their answer
             yield from (self.assess(text) for text in items)
@@ -246,6 +245,13 @@ def _statistical(doc: Doc, semantic: Verdict) -> tuple[RiskLevel, float, str]:
     if semantic.level >= RiskLevel.MEDIUM or bow < RiskLevel.LOW:
         return semantic.level, semantic.probability, "semantic"
     return RiskLevel.LOW, bow_p, "classifier"
+
+
+def _encoded_first(parts: list[str]) -> list[str]:
+    """A very long message keeps its first and last windows (patterns and encoder read them)."""
+    if len(parts) <= ENCODED_WINDOWS:
+        return parts
+    return [*parts[: ENCODED_WINDOWS - 2], *parts[-2:]]
 
 
 def _whole_message(parts: list[Assessment]) -> Assessment:

@@ -21,6 +21,9 @@ WINDOW_CHARS = 1000
 ASSESS_CHARS = 60_000
 ASSESS_TAIL_CHARS = 4000
 CLASSIFIER_CHARS = 1500
+# The encoder reads at most this many windows of one message (the first ones and the last
+# two); patterns read every window. A platform's longest message (4,096 characters) is five.
+ENCODED_WINDOWS = 8
 _SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u2060\ufeff]+")

@@ -67,7 +67,7 @@ async def running_bot(
         ROOT / "config.yml",
         {
             "SIGNPOST_DATA_DIR": tmp,
-            "SIGNPOST_SECRET_KEY": "test-secret",
+            "SIGNPOST_SECRET_KEY": "test-secret-of-at-least-32-bytes!",
             "TELEGRAM_BOT_TOKEN": fake.token,
             "TELEGRAM_API_BASE_URL": fake.base_url,
             "TELEGRAM_MODERATOR_CHAT_ID": str(tc.MODS_ID),

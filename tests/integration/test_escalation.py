@@ -40,7 +40,8 @@ async def open_case(app: App, nlu: ScriptedNlu, sink: RecordingSink):  # type: i
     nlu.say("i don't want to be alive anymore", RiskLevel.HIGH)
     await app.handle(say("i don't want to be alive anymore"))
     await app.dispatcher.deliver_due()
-    ping, _ = sink.notices[-1]
+    # crisis pings go out before other notices (issue 13), so the newest ping, not the last notice
+    ping = [n for n, _ in sink.notices if n.kind == NoticeKind.PING][-1]
     return say, ping
 
 
@@ -188,7 +189,8 @@ async def test_group_case_never_relays_into_the_group(app: App, nlu: ScriptedNlu
     nlu.say("i want to kill myself", RiskLevel.HIGH)
     await app.handle(say("i want to kill myself", is_private=False, community="g1"))
     await app.dispatcher.deliver_due()
-    ping, _ = sink.notices[-1]
+    # crisis pings go out before other notices (issue 13), so the newest ping, not the last notice
+    ping = [n for n, _ in sink.notices if n.kind == NoticeKind.PING][-1]
     claimed = await app.handle_moderator(mod_press(app, ping.buttons[0].payload))
     assert not claimed.replies, "nothing may be posted into the public group"
     # the person opens a private chat: the case follows them there

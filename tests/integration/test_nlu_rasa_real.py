@@ -102,7 +102,7 @@ async def app(
 ) -> AsyncIterator[App]:
     env = {
         "SIGNPOST_DATA_DIR": str(tmp_path),
-        "SIGNPOST_SECRET_KEY": "test-secret",
+        "SIGNPOST_SECRET_KEY": "test-secret-of-at-least-32-bytes!",
         "SIGNPOST_NLU__BACKEND": "rasa",
         "SIGNPOST_NLU__RASA_URL": rasa_server[0],
     }
