@@ -187,10 +187,12 @@ class Assessor:
             # intent says whose it is; as for a third-party pattern, the sender is at medium.
             cap = RiskLevel.MEDIUM if clf_risk >= RiskLevel.HIGH else RiskLevel.LOW
             signals.append("capped:third_party")
+        if semantic.level >= RiskLevel.MEDIUM and clf_risk < semantic.level:
+            signals.append(f"semantic-only:{semantic.level.label}:{semantic.probability:.2f}")
         if min(clf_risk, cap) > risk:
             risk = min(clf_risk, cap)
             signals.append(f"{source}:{risk.label}:{clf_p:.2f}")
-            if source != "classifier" and semantic.family:
+            if source == "agreed" and semantic.family:
                 signals.append(f"near:{semantic.family}")
 
         if verdict.harassment and not verdict.matched:
@@ -233,18 +235,24 @@ class Assessor:
 
 
 def _statistical(doc: Doc, semantic: Verdict) -> tuple[RiskLevel, float, str]:
-    """The statistical level: the calibrated semantic heads decide medium and above.
+    """The statistical level: medium and above only where two different models agree.
 
-    The bag-of-words classifier learnt the words of our own examples, not their meaning, and
-    on real talk it raised ordinary comments to high; alone it may now say low, never more.
+    The bag-of-words classifier learnt the words of our own examples, not their meaning; on
+    real talk it raised ordinary comments ("I made the best pasta tonight") to critical. The
+    semantic heads learnt meaning, but alone they mistake a list of things in a room for a
+    chosen place. A level above low therefore needs both: the bag-of-words level, and the
+    semantic heads' calibrated probability of at least that level at even odds or better
+    (`AGREE_AT`). Measured on GoEmotions dev, this cut medium+ alarms from 75 to 50 per 10,000
+    against the semantic heads deciding alone, at the same recall on our families. The heads'
+    own budget thresholds still show in the signals (`semantic-only:<level>`).
     """
     bow, bow_p = risk_from_scores(doc.cats) if len(doc) else (RiskLevel.NONE, 1.0)
     agreed = min(bow, semantic.agrees)
-    if agreed > semantic.level:  # both models, each at even odds or better, say so
+    if agreed >= RiskLevel.MEDIUM:
         return agreed, min(bow_p, semantic.agree_probability), "agreed"
-    if semantic.level >= RiskLevel.MEDIUM or bow < RiskLevel.LOW:
-        return semantic.level, semantic.probability, "semantic"
-    return RiskLevel.LOW, bow_p, "classifier"
+    if bow >= RiskLevel.LOW:
+        return RiskLevel.LOW, bow_p, "classifier"
+    return RiskLevel.NONE, bow_p, "classifier"
 
 
 def _encoded_first(parts: list[str]) -> list[str]:
