@@ -199,9 +199,8 @@ def train(
         positives = y == 1
         figures[f"{level.label}_threshold"] = threshold
         figures[f"{level.label}_oof_recall"] = float((calibrated[positives] >= threshold).mean())
-        figures[f"{level.label}_oof_false_alarms"] = float(
-            (calibrated[ordinary] >= threshold).mean()
-        )
+        alarms = calibrated[ordinary] >= threshold
+        figures[f"{level.label}_oof_false_alarms"] = float(alarms.mean()) if len(alarms) else 0.0
     medium_up = levels >= int(RiskLevel.MEDIUM)
     model = SemanticRisk(
         heads=tuple(heads),
