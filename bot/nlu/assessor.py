@@ -21,7 +21,7 @@ from spacy.tokens import Doc
 
 from bot.core.risk import RISK_FLOOR_TURNS, Assessment, RiskContext, RiskLevel
 from bot.nlu.classifier import analyse, classify, risk_from_scores
-from bot.nlu.encoder import Matrix, SentenceEncoder
+from bot.nlu.encoder import Encoder, Matrix
 from bot.nlu.patterns import PatternMatcher
 from bot.nlu.rules import PatternVerdict, assess_hits
 from bot.nlu.semantic import SemanticRisk, Verdict
@@ -95,7 +95,7 @@ class Assessor:
         nlp: Language,
         matcher: PatternMatcher,
         intents: Sequence[str],
-        encoder: SentenceEncoder,
+        encoder: Encoder,
         semantic: SemanticRisk,
     ) -> None:
         self._nlp = nlp

@@ -1,9 +1,17 @@
-"""A sentence encoder that understands paraphrase: all-MiniLM-L6-v2, run in numpy.
+"""A sentence encoder that understands paraphrase: all-MiniLM-L6-v2, int8, in ONNX Runtime.
 
 The weights come from the PyPI package named in `nlu/encoder.yml`, installed without its
-dependencies (no PyTorch: `tokenizers` splits words, `safetensors` reads the weights, numpy runs
-the six BERT layers). Every file is checked against the SHA-256 pinned in `nlu/encoder.yml`
-before use; a mismatch refuses to load, as a helpline number is checked against its source.
+dependencies (no PyTorch: `tokenizers` splits words, `safetensors` reads the weights). Every
+file is checked against the SHA-256 pinned in `nlu/encoder.yml` before use; a mismatch refuses
+to load, as a helpline number is checked against its source.
+
+Two forward passes of the same model:
+- `ReferenceEncoder`: float32 in numpy, written from the model's definition; it matches
+  sentence-transformers to 6e-7 (tests/fixtures/encoder_reference.json). It is the yardstick.
+- `SentenceEncoder`: what the bot runs. The graph is built from the verified weights
+  (`bot/nlu/graph.py`), quantised to int8 per output channel, and its bytes must have the
+  SHA-256 pinned under `runtime:` in `nlu/encoder.yml`; on first build it must also agree with
+  the reference on probe sentences. About four times faster on one core.
 
 Output: one L2-normalised 384-dimensional vector per text (mean of the last layer over real
 tokens), the same as sentence-transformers' pipeline for this model.
@@ -12,10 +20,14 @@ tokens), the same as sentence-transformers' pipeline for this model.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +46,16 @@ class EncoderError(RuntimeError):
     """The encoder's files are missing, or differ from the pinned hashes."""
 
 
+class RuntimePin(BaseModel):
+    """The int8 graph built from the weights: the tools that build it and the bytes they give."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    onnx: str = Field(description="onnx version that writes the graph")
+    onnxruntime: str = Field(description="onnxruntime version that quantises and runs it")
+    sha256: str = Field(description="SHA-256 of the quantised graph")
+
+
 class EncoderPin(BaseModel):
     """`nlu/encoder.yml`: which model, from where, and the hashes its files must have."""
 
@@ -47,6 +69,7 @@ class EncoderPin(BaseModel):
     revision: str
     sha256: dict[str, str]
     dim: int = 384
+    runtime: RuntimePin
 
 
 def load_pin(path: Path) -> EncoderPin:
@@ -67,22 +90,72 @@ def model_files(pin: EncoderPin) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise EncoderError(f"encoder file {path} cannot be read: {exc}") from exc
+    return digest.hexdigest()
+
+
 def verify(pin: EncoderPin, folder: Path) -> None:
     """Refuse any file whose SHA-256 differs from the pin (or that is missing)."""
     for name, expected in sorted(pin.sha256.items()):
         path = folder / name
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError as exc:
-            raise EncoderError(f"encoder file {path} cannot be read: {exc}") from exc
-        if digest.hexdigest() != expected:
+        found = sha256_of(path)
+        if found != expected:
             raise EncoderError(
-                f"encoder file {path} has SHA-256 {digest.hexdigest()}, expected {expected} "
+                f"encoder file {path} has SHA-256 {found}, expected {expected} "
                 f"({pin.upstream} revision {pin.revision}); refusing to load it"
             )
+
+
+class Encoder(Protocol):
+    """What the risk model needs from an encoder."""
+
+    pin: EncoderPin
+    dim: int
+    key: str  # names the vectors it gives (for caches): model revision and graph
+
+    def encode(self, texts: Sequence[str]) -> Matrix: ...
+
+
+def _tokenizer(folder: Path) -> Tokenizer:
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _padded(batch: list[list[int]]) -> tuple[npt.NDArray[np.int64], Matrix]:
+    length = max(len(ids) for ids in batch)
+    tokens = np.zeros((len(batch), length), dtype=np.int64)
+    mask = np.zeros((len(batch), length), dtype=np.float32)
+    for row, ids in enumerate(batch):
+        tokens[row, : len(ids)] = ids
+        mask[row, : len(ids)] = 1.0
+    return tokens, mask
+
+
+def _in_batches(
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    forward: Callable[[list[list[int]]], Matrix],
+    dim: int,
+) -> Matrix:
+    """Encode in length-sorted batches (little padding), results in the order given."""
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    ids = [enc.ids for enc in tokenizer.encode_batch(list(texts))]
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    for start in range(0, len(order), BATCH_SIZE):
+        chunk = order[start : start + BATCH_SIZE]
+        out[chunk] = forward([ids[i] for i in chunk])
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +172,16 @@ class _Layer:
     norm2: tuple[Matrix, Matrix]
 
 
-class SentenceEncoder:
-    """`encode(texts) -> (n, 384)` unit vectors. Thread-safe (no mutable state after load)."""
+class ReferenceEncoder:
+    """float32 forward pass in numpy: the yardstick the int8 graph is checked against."""
 
     def __init__(self, folder: Path, pin: EncoderPin, *, checked: bool = False) -> None:
         if not checked:
             verify(pin, folder)
         self.pin = pin
         self.dim = pin.dim
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.no_padding()
-        self._tokenizer = tokenizer
+        self.key = f"{pin.revision[:12]}-f32"
+        self._tokenizer = _tokenizer(folder)
         weights = load_file(str(folder / "model.safetensors"))
         w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in weights.items()}
         self._words = w["embeddings.word_embeddings.weight"]
@@ -139,23 +210,11 @@ class SentenceEncoder:
         )
 
     def encode(self, texts: Sequence[str]) -> Matrix:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        ids = [enc.ids for enc in self._tokenizer.encode_batch(list(texts))]
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
-            out[chunk] = self._forward([ids[i] for i in chunk])
-        return out
+        return _in_batches(self._tokenizer, texts, self._forward, self.dim)
 
     def _forward(self, batch: list[list[int]]) -> Matrix:
-        length = max(len(ids) for ids in batch)
-        tokens = np.zeros((len(batch), length), dtype=np.int64)
-        mask = np.zeros((len(batch), length), dtype=np.float32)
-        for row, ids in enumerate(batch):
-            tokens[row, : len(ids)] = ids
-            mask[row, : len(ids)] = 1.0
+        tokens, mask = _padded(batch)
+        length = tokens.shape[1]
         x = self._words[tokens] + self._positions[:length] + self._type0
         x = _layer_norm(x, *self._norm)
         blocked = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
@@ -212,9 +271,102 @@ def _erf(x: Matrix) -> Matrix:
     return result
 
 
-def load_encoder(nlu_dir: Path) -> SentenceEncoder:
+# Sentences the built graph must place where the reference does (cosine), before first use.
+PROBES = (
+    "i made the best pasta tonight",
+    "i don't want to be alive anymore",
+    "found a good spot on the bridge",
+    "what's the number for a helpline in my country?",
+)
+PROBE_AGREEMENT = 0.95  # int8 keeps about 0.99 on chat lines; a miswired graph falls far below
+
+
+class SentenceEncoder:
+    """The int8 graph in ONNX Runtime, one thread. Thread-safe (ONNX Runtime's `run` is).
+
+    Each text is run on its own: dynamic quantisation scales the activations of the whole
+    input, so in a batch one text's vector would depend on its neighbours. One at a time, a
+    text always gets the same vector, in training, in `assess_many` and in a chat.
+    """
+
+    def __init__(self, folder: Path, pin: EncoderPin, graph: Path) -> None:
+        import onnxruntime as ort
+
+        self.pin = pin
+        self.dim = pin.dim
+        self.key = f"{pin.revision[:12]}-{pin.runtime.sha256[:12]}"
+        self._tokenizer = _tokenizer(folder)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one message is small; the other core serves chats
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(graph), options, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for row, enc in enumerate(self._tokenizer.encode_batch(list(texts))):
+            tokens = np.array([enc.ids], dtype=np.int64)
+            mask = np.ones(tokens.shape, dtype=np.float32)
+            (vectors,) = self._session.run(["vectors"], {"input_ids": tokens, "mask": mask})
+            out[row] = vectors[0]
+        return out
+
+
+def graph_path(pin: EncoderPin, cache_dir: Path) -> Path:
+    return cache_dir / "encoder" / f"minilm-{pin.revision[:12]}-int8-{pin.runtime.sha256[:12]}.onnx"
+
+
+def load_encoder(nlu_dir: Path, cache_dir: Path) -> SentenceEncoder:
+    """The verified int8 encoder; builds its graph into `cache_dir` the first time."""
     pin = load_pin(nlu_dir / "encoder.yml")
-    return SentenceEncoder(model_files(pin), pin)
+    folder = model_files(pin)
+    verify(pin, folder)
+    graph = graph_path(pin, cache_dir)
+    if not graph.is_file():
+        build_graph(pin, folder, graph)
+    found = sha256_of(graph)
+    if found != pin.runtime.sha256:
+        raise EncoderError(
+            f"encoder graph {graph} has SHA-256 {found}, expected {pin.runtime.sha256}; "
+            "refusing to load it (delete it to rebuild from the verified weights)"
+        )
+    return SentenceEncoder(folder, pin, graph)
+
+
+def build_graph(pin: EncoderPin, folder: Path, target: Path) -> None:
+    """Build, quantise, check against the pin and the reference, then move into place."""
+    from bot.nlu import graph
+
+    tools = {n: importlib.metadata.version(n) for n in ("onnx", "onnxruntime")}
+    wanted = {"onnx": pin.runtime.onnx, "onnxruntime": pin.runtime.onnxruntime}
+    if tools != wanted:
+        raise EncoderError(
+            f"the encoder graph is pinned for {wanted} but {tools} is installed; "
+            "`make install` installs the pinned versions"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
+        f32, int8 = Path(tmp) / "f32.onnx", Path(tmp) / "int8.onnx"
+        graph.build(load_file(str(folder / "model.safetensors")), f32)
+        graph.quantise(f32, int8)
+        found = sha256_of(int8)
+        if found != pin.runtime.sha256:
+            raise EncoderError(
+                f"the int8 graph built from the verified weights has SHA-256 {found}, "
+                f"expected {pin.runtime.sha256}; refusing to use it"
+            )
+        built = SentenceEncoder(folder, pin, int8).encode(PROBES)
+        reference = ReferenceEncoder(folder, pin, checked=True).encode(PROBES)
+        agreement = float((built * reference).sum(axis=1).min())
+        if agreement < PROBE_AGREEMENT:
+            raise EncoderError(
+                f"the int8 graph disagrees with the reference (cosine {agreement:.3f} < "
+                f"{PROBE_AGREEMENT}); refusing to use it"
+            )
+        os.replace(int8, target)
 
 
 class VectorCache:
@@ -232,7 +384,7 @@ class VectorCache:
             except (OSError, ValueError, KeyError):
                 self._known = {}  # a damaged cache is only slower, never wrong
 
-    def encode(self, encoder: SentenceEncoder, texts: Sequence[str]) -> Matrix:
+    def encode(self, encoder: Encoder, texts: Sequence[str]) -> Matrix:
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
         pairs = zip(keys, texts, strict=True)
         missing = sorted({k: t for k, t in pairs if k not in self._known}.items())

@@ -24,14 +24,14 @@ from bot.core.risk import RiskLevel
 from bot.nlu.assessor import Assessor
 from bot.nlu.classifier import INTENT_PIPE, lookup_tagger, train_classifiers
 from bot.nlu.data import Example, load_ordinary, load_training_data, risk_training_examples
-from bot.nlu.encoder import SentenceEncoder, VectorCache, load_encoder
+from bot.nlu.encoder import Encoder, VectorCache, load_encoder
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.semantic import Labelled, SemanticRisk, refit
 from bot.nlu.semantic import train as train_semantic
 from bot.nlu.text import component, normalise
 
 KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
-CODE_VERSION = "nlu-8"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-9"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
 
@@ -68,7 +68,11 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
     )
     cache_dir.mkdir(parents=True, exist_ok=True)
     semantic, figures = train_risk_model(
-        load_encoder(nlu_dir), risk_training_examples(data), load_ordinary(nlu_dir), cache_dir, seed
+        load_encoder(nlu_dir, cache_dir),
+        risk_training_examples(data),
+        load_ordinary(nlu_dir),
+        cache_dir,
+        seed,
     )
     tmp = Path(tempfile.mkdtemp(prefix=".training-", dir=cache_dir))
     try:
@@ -101,7 +105,7 @@ def train(nlu_dir: Path, cache_dir: Path, *, seed: int = DEFAULT_SEED) -> Path:
 
 
 def train_risk_model(
-    encoder: SentenceEncoder,
+    encoder: Encoder,
     examples: list[Example],
     ordinary: tuple[str, ...],
     cache_dir: Path,
@@ -114,7 +118,7 @@ def train_risk_model(
     """
     items = [Labelled(normalise(e.text), RiskLevel.parse(e.label), e.family) for e in examples]
     items += [Labelled(normalise(t), RiskLevel.NONE, "ordinary", ordinary=True) for t in ordinary]
-    cache = VectorCache(cache_dir / f"vectors-{encoder.pin.revision[:12]}.npz", encoder.dim)
+    cache = VectorCache(cache_dir / f"vectors-{encoder.key}.npz", encoder.dim)
     vectors = cache.encode(encoder, [i.text for i in items])
     if base is not None:
         return refit(base, vectors, items, seed=seed), {}
@@ -167,4 +171,5 @@ def load_from(target: Path, nlu_dir: Path) -> Assessor:
     matcher = PatternMatcher(patterns, nlp, compiled)
     intents = tuple(component(nlp, INTENT_PIPE).labels)
     lookup_tagger(nlp)  # built now, so the first message does not wait for it
-    return Assessor(nlp, matcher, intents, load_encoder(nlu_dir), SemanticRisk.load(target))
+    encoder = load_encoder(nlu_dir, target.parent)
+    return Assessor(nlp, matcher, intents, encoder, SemanticRisk.load(target))

@@ -30,7 +30,7 @@ from bot.nlu.data import (
     risk_training_examples,
     split,
 )
-from bot.nlu.encoder import SentenceEncoder, load_encoder
+from bot.nlu.encoder import Encoder, load_encoder
 from bot.nlu.engine import train_risk_model
 from bot.nlu.patterns import PatternMatcher, load_pattern_set
 from bot.nlu.semantic import SemanticRisk
@@ -154,14 +154,14 @@ def default_eval_dir() -> Path:
 
 
 def held_out_engine(
-    nlu_dir: Path, cache_dir: Path, *, seed: int, encoder: SentenceEncoder | None = None
+    nlu_dir: Path, cache_dir: Path, *, seed: int, encoder: Encoder | None = None
 ) -> tuple[Assessor, list[Example], list[Example], float, dict[str, int], dict[str, float]]:
     data = load_training_data(nlu_dir)
     patterns = load_pattern_set(nlu_dir / "patterns")
     intent_train, intent_held = split(data.intents)
     risk_train, _ = split(risk_training_examples(data))
     _, risk_held = split(data.risks)  # score only the risk files themselves
-    encoder = encoder or load_encoder(nlu_dir)
+    encoder = encoder or load_encoder(nlu_dir, cache_dir)
     started = time.perf_counter()
     nlp = train_classifiers(
         patterns.lemma_overrides, intent_train, risk_train, seed=seed, lookups=data.lookups
@@ -204,7 +204,7 @@ def _ordinary(engine: Assessor, path: Path) -> tuple[BinarySet, int, list[tuple[
 
 
 def _leave_one_family_out(
-    nlu_dir: Path, cache_dir: Path, base: Assessor, encoder: SentenceEncoder, seed: int
+    nlu_dir: Path, cache_dir: Path, base: Assessor, encoder: Encoder, seed: int
 ) -> list[tuple[str, str, int, float]]:
     """Train the semantic heads without one family of our own examples; measure on it.
 
@@ -317,7 +317,7 @@ def _counsel(engine: Assessor, path: Path) -> dict[str, Counter[str]]:
 def evaluate(
     nlu_dir: Path, eval_dir: Path, cache_dir: Path, *, seed: int = 13, families: bool = True
 ) -> Evaluation:
-    encoder = load_encoder(nlu_dir)
+    encoder = load_encoder(nlu_dir, cache_dir)
     engine, intent_held, risk_held, seconds, sizes, figures = held_out_engine(
         nlu_dir, cache_dir, seed=seed, encoder=encoder
     )
