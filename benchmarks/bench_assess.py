@@ -1,9 +1,12 @@
 """Benchmark `assess` on one core: batch throughput, single-message latency, load time, memory.
 
-    .venv/bin/python benchmarks/bench_assess.py [--cache-dir DIR] [--messages 10000] [--save]
+    .venv/bin/python benchmarks/bench_assess.py [--cache-dir DIR] [--messages 10000]
+        [--corpus own|ordinary] [--save]
 
-Messages are our own training examples (nlu/), repeated. The model is trained first (in a child
-process, not timed) if `<cache-dir>/models` has none. Prints the figures; not a timed test.
+Messages are our own training examples (nlu/, about half of them risky: the expensive path), or
+with `--corpus ordinary` real ordinary comments (nlu/corpora/), repeated. The model is trained
+first (in a child process, not timed) if `<cache-dir>/models` has none. Prints the figures;
+not a timed test.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def main() -> int:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=3_000)
+    parser.add_argument("--corpus", choices=("own", "ordinary"), default="own")
     parser.add_argument("--save", action="store_true", help="write benchmarks/results/nlu.json")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "benchmarks"))
@@ -40,7 +44,7 @@ def main() -> int:
     nlu_dir = REPO / "nlu"
 
     started = time.perf_counter()
-    from bot.nlu.data import load_training_data
+    from bot.nlu.data import load_ordinary, load_training_data
     from bot.nlu.engine import load_engine, model_dir
 
     imported = time.perf_counter() - started
@@ -67,8 +71,11 @@ def main() -> int:
     loaded = time.perf_counter() - started
     rss_loaded = rss_mb()
 
-    data = load_training_data(nlu_dir)
-    pool = [e.text for e in (*data.intents, *data.risks)]
+    if args.corpus == "own":
+        data = load_training_data(nlu_dir)
+        pool = [e.text for e in (*data.intents, *data.risks)]
+    else:
+        pool = list(load_ordinary(nlu_dir))
     messages = (pool * (args.messages // len(pool) + 1))[: args.messages]
 
     assess_many = getattr(engine, "assess_many", None)
@@ -91,6 +98,7 @@ def main() -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"cpu affinity        : {sorted(os.sched_getaffinity(0))}")
+    print(f"messages            : {args.corpus} ({len(pool)} distinct)")
     print(f"import bot.nlu      : {imported:.3f} s (spaCy import included)")
     print(f"model load          : {loaded:.3f} s (load_engine, cached model + patterns)")
     print(
@@ -111,6 +119,7 @@ def main() -> int:
                 "load_s": round(loaded, 3),
                 "batch_msgs_per_s": round(len(messages) / batch_seconds),
                 "batch_messages": len(messages),
+                "corpus": args.corpus,
                 "single_p50_ms": round(single["p50"], 3),
                 "single_p99_ms": round(single["p99"], 3),
                 "single_n": len(timings),

@@ -103,6 +103,9 @@ class Assessor:
         self.intents = tuple(intents)
         self._encoder = encoder
         self._semantic = semantic
+        # Evaluation sets this to see what the heads say of every message (`semantic-only`);
+        # the answer (level, intent) is the same either way.
+        self.consult_all = False
 
     def assess(self, text: str, context: RiskContext | None = None) -> Assessment:
         try:
@@ -125,8 +128,16 @@ class Assessor:
 
     def _judge(self, texts: list[str], context: RiskContext | None) -> list[Assessment]:
         docs = classify(self._nlp, [analyse(self._nlp, t) for t in texts])
-        verdicts = self._semantic.judge(self.vectors(texts))
-        return [self._decide(d, v, context) for d, v in zip(docs, verdicts, strict=True)]
+        rules = [assess_hits(d, self._matcher.find(d), self._matcher.lexicon) for d in docs]
+        semantic = [NOT_CONSULTED] * len(texts)
+        # The encoder is the costly step, and its heads only ever confirm a level the
+        # bag-of-words model proposes (`_statistical`): where that model says low or less, the
+        # heads cannot change the answer, so most ordinary chat is never encoded.
+        wanted = [i for i, doc in enumerate(docs) if self.consult_all or _proposes(doc)]
+        found = self._semantic.judge(self.vectors([texts[i] for i in wanted]))
+        for i, verdict in zip(wanted, found, strict=True):
+            semantic[i] = verdict
+        return [self._decide(*parts, context) for parts in zip(docs, rules, semantic, strict=True)]
 
     def assess_many(self, texts: Iterable[str]) -> Iterator[Assessment]:
         """Batched assessment for the CLI and evaluation; same results as `assess`."""
@@ -150,8 +161,9 @@ class Assessor:
             yield _whole_message(flat[start : start + len(ps)])
             start += len(ps)
 
-    def _decide(self, doc: Doc, semantic: Verdict, context: RiskContext | None) -> Assessment:
-        verdict = assess_hits(doc, self._matcher.find(doc), self._matcher.lexicon)
+    def _decide(
+        self, doc: Doc, verdict: PatternVerdict, semantic: Verdict, context: RiskContext | None
+    ) -> Assessment:
         signals = list(verdict.signals)
         risk = verdict.risk
         clf_risk, clf_p, source = _statistical(doc, semantic)
@@ -232,6 +244,14 @@ class Assessor:
             return "out_of_scope", 0.0
         label = max(scores, key=lambda k: scores[k])
         return label, float(scores[label])
+
+
+NOT_CONSULTED = Verdict(RiskLevel.NONE, 0.0, "")
+
+
+def _proposes(doc: Doc) -> bool:
+    """The bag-of-words model proposes medium or above: only then can the heads matter."""
+    return bool(len(doc)) and risk_from_scores(doc.cats)[0] >= RiskLevel.MEDIUM
 
 
 def _statistical(doc: Doc, semantic: Verdict) -> tuple[RiskLevel, float, str]:

@@ -25,6 +25,7 @@ import importlib.util
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -120,7 +121,7 @@ class Encoder(Protocol):
     dim: int
     key: str  # names the vectors it gives (for caches): model revision and graph
 
-    def encode(self, texts: Sequence[str]) -> Matrix: ...
+    def encode(self, texts: Sequence[str], *, workers: int = 1) -> Matrix: ...
 
 
 def _tokenizer(folder: Path) -> Tokenizer:
@@ -209,7 +210,7 @@ class ReferenceEncoder:
             norm2=(w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
         )
 
-    def encode(self, texts: Sequence[str]) -> Matrix:
+    def encode(self, texts: Sequence[str], *, workers: int = 1) -> Matrix:
         return _in_batches(self._tokenizer, texts, self._forward, self.dim)
 
     def _forward(self, batch: list[list[int]]) -> Matrix:
@@ -305,13 +306,23 @@ class SentenceEncoder:
             str(graph), options, providers=["CPUExecutionProvider"]
         )
 
-    def encode(self, texts: Sequence[str]) -> Matrix:
+    def encode(self, texts: Sequence[str], *, workers: int = 1) -> Matrix:
+        """`workers` > 1 runs texts side by side (training: thousands of texts, every core)."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for row, enc in enumerate(self._tokenizer.encode_batch(list(texts))):
-            tokens = np.array([enc.ids], dtype=np.int64)
-            mask = np.ones(tokens.shape, dtype=np.float32)
-            (vectors,) = self._session.run(["vectors"], {"input_ids": tokens, "mask": mask})
-            out[row] = vectors[0]
+        encoded = self._tokenizer.encode_batch(list(texts))
+
+        def run(rows: range) -> None:
+            for row in rows:
+                tokens = np.array([encoded[row].ids], dtype=np.int64)
+                mask = np.ones(tokens.shape, dtype=np.float32)
+                (vectors,) = self._session.run(["vectors"], {"input_ids": tokens, "mask": mask})
+                out[row] = vectors[0]
+
+        if workers <= 1 or len(texts) < 2 * workers:
+            run(range(len(texts)))
+            return out
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # onnxruntime frees the GIL
+            list(pool.map(run, [range(w, len(texts), workers) for w in range(workers)]))
         return out
 
 
@@ -389,7 +400,7 @@ class VectorCache:
         pairs = zip(keys, texts, strict=True)
         missing = sorted({k: t for k, t in pairs if k not in self._known}.items())
         if missing:
-            fresh = encoder.encode([t for _, t in missing])
+            fresh = encoder.encode([t for _, t in missing], workers=os.cpu_count() or 1)
             self._known.update({k: v for (k, _), v in zip(missing, fresh, strict=True)})
             self._save()
         if not texts:

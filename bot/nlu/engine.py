@@ -31,7 +31,7 @@ from bot.nlu.semantic import train as train_semantic
 from bot.nlu.text import component, normalise
 
 KEEP_MODELS = 3  # newest models kept in the cache; older ones are removed after training
-CODE_VERSION = "nlu-9"  # bump when training or feature code changes what a model means
+CODE_VERSION = "nlu-10"  # bump when training or feature code changes what a model means
 DEFAULT_SEED = 13
 PATTERNS_FILE = "patterns.json"
 

@@ -1,10 +1,11 @@
 """The calibrated risk score: sentence-encoder features, three ordinal heads, chosen thresholds.
 
 Each head answers one question with a calibrated probability: is the sender's risk at least
-medium, at least high, critical? A head is a small neural network (one hidden layer of
-HIDDEN units, trained with scikit-learn, run here in numpy) on the encoder's vector,
-calibrated with Platt scaling on out-of-fold predictions (so the probability means what it
-says on text the head did not learn from). Its threshold is chosen on those same out-of-fold
+medium, at least high, critical? The heads are the three outputs of one small neural network
+(one hidden layer of HIDDEN units they share, trained with scikit-learn, run here in numpy)
+on the encoder's vector; each output is calibrated with Platt scaling on out-of-fold
+predictions (so the probability means what it says on text the head did not learn from). Its
+threshold is chosen on those same out-of-fold
 predictions for the false-alarm budget: the lowest threshold at which ordinary talk (real
 comments from `nlu/corpora/`) and our own none/low examples stay inside the budget.
 
@@ -185,17 +186,21 @@ def train(
     # away; they teach the heads, but they do not set the thresholds
     ordinary = np.array([i.ordinary for i in items])
     fold = np.array([_fold(i.text, folds) for i in items])
+    targets = _targets(levels)
+    oof = np.zeros((len(items), len(HEADS)))
+    for k in range(folds):
+        nets = _fit(vectors[fold != k], targets[fold != k], seed)
+        for j, net in enumerate(nets):
+            oof[fold == k, j] = net.score(vectors[fold == k])
+    final = _fit(vectors, targets, seed)
     heads = []
     figures: dict[str, float] = {}
-    for level in HEADS:
-        y = (levels >= int(level)).astype(int)
-        oof = np.zeros(len(items))
-        for k in range(folds):
-            oof[fold == k] = _fit(vectors[fold != k], y[fold != k], seed).score(vectors[fold == k])
-        platt = _platt(oof, y)
-        calibrated = 1.0 / (1.0 + np.exp(platt[0] * oof + platt[1]))
+    for j, level in enumerate(HEADS):
+        y = targets[:, j]
+        platt = _platt(oof[:, j], y)
+        calibrated = 1.0 / (1.0 + np.exp(platt[0] * oof[:, j] + platt[1]))
         threshold = _threshold(calibrated[ordinary], BUDGET[level])
-        heads.append(Head(level, _fit(vectors, y, seed), platt, threshold))
+        heads.append(Head(level, final[j], platt, threshold))
         positives = y == 1
         figures[f"{level.label}_threshold"] = threshold
         figures[f"{level.label}_oof_recall"] = float((calibrated[positives] >= threshold).mean())
@@ -220,11 +225,9 @@ def refit(
     learnt, not in a recalibration (which would cost a fit per fold).
     """
     levels = np.array([int(i.level) for i in items])
+    nets = _fit(vectors, _targets(levels), seed)
     heads = tuple(
-        Head(
-            h.level, _fit(vectors, (levels >= int(h.level)).astype(int), seed), h.platt, h.threshold
-        )
-        for h in base.heads
+        Head(h.level, net, h.platt, h.threshold) for h, net in zip(base.heads, nets, strict=True)
     )
     medium_up = levels >= int(RiskLevel.MEDIUM)
     return SemanticRisk(
@@ -239,7 +242,17 @@ def _fold(text: str, folds: int) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[4:8], "big") % folds
 
 
-def _fit(x: Matrix, y: npt.NDArray[np.int_], seed: int) -> Net:
+def _targets(levels: npt.NDArray[np.int_]) -> npt.NDArray[np.int_]:
+    """One column per head: is the level at least medium, at least high, critical?"""
+    return np.stack([(levels >= int(level)).astype(int) for level in HEADS], axis=1)
+
+
+def _fit(x: Matrix, y: npt.NDArray[np.int_], seed: int) -> list[Net]:
+    """One network for the three ordinal questions (a shared hidden layer, one output each).
+
+    The questions share what they must learn (what risk sounds like); one fit instead of
+    three keeps training (4 fits with the out-of-fold ones) fast enough for a first start.
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -249,12 +262,17 @@ def _fit(x: Matrix, y: npt.NDArray[np.int_], seed: int) -> Net:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs
         model.fit(x, y)
-    return Net(
-        hidden=model.coefs_[0].astype(np.float32),
-        hidden_bias=model.intercepts_[0].astype(np.float32),
-        out=model.coefs_[1][:, 0].astype(np.float32),
-        out_bias=float(model.intercepts_[1][0]),
-    )
+    hidden = model.coefs_[0].astype(np.float32)
+    hidden_bias = model.intercepts_[0].astype(np.float32)
+    return [
+        Net(
+            hidden=hidden,
+            hidden_bias=hidden_bias,
+            out=model.coefs_[1][:, j].astype(np.float32),
+            out_bias=float(model.intercepts_[1][j]),
+        )
+        for j in range(y.shape[1])
+    ]
 
 
 def _platt(scores: npt.NDArray[np.float64], y: npt.NDArray[np.int_]) -> tuple[float, float]:

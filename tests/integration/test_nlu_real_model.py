@@ -88,3 +88,19 @@ def test_a_long_post_is_read_to_its_end(engine) -> None:  # type: ignore[no-unty
     got = engine.assess(chatter + "anyway i have the pills here and tonight is the night.")
     assert got.risk >= RiskLevel.HIGH
     assert any(s.startswith("window:") for s in got.signals)
+
+
+def test_skipping_the_encoder_never_changes_an_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    # the heads only confirm what the bag-of-words model proposes, so messages it calls low
+    # or less are not encoded; asking the heads about every message must give the same answers
+    from bot.nlu.data import load_ordinary, load_training_data
+
+    data = load_training_data(REPO_NLU)
+    texts = [e.text for e in data.risks[::7]] + list(load_ordinary(REPO_NLU)[::97])
+    quick = [(a.risk, a.intent) for a in engine.assess_many(texts)]
+    engine.consult_all = True
+    try:
+        full = [(a.risk, a.intent) for a in engine.assess_many(texts)]
+    finally:
+        engine.consult_all = False
+    assert quick == full
