@@ -349,8 +349,17 @@ def _continues(s: _State, hit: Hit) -> str | None:
     word, lex = nxt.lower_, s.lex
     if after == "no_object":
         return "object" if word in lex.object_words else None
-    ends = not nxt.is_alpha or word in lex.clause_breaks or word in lex.closing_words
-    return None if ends or word in lex.recent_time else "object"
+    if word in lex.clause_breaks or word in lex.closing_words or word in lex.recent_time:
+        return None
+    if nxt.is_alpha:
+        return "object"
+    # a comma or a dash: "i took too much, i wanted to" ends it; "sunday is the day, the new
+    # season drops" goes on
+    if not nxt.is_punct or hit.end + 1 >= len(s.doc):
+        return None
+    then = s.doc[hit.end + 1]
+    mine = then.lower_ in lex.first_person or then.lower_ in lex.closing_words
+    return None if mine or not then.is_alpha else "object"
 
 
 def _subject_not_mine(s: _State, hit: Hit) -> str | None:
