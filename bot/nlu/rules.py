@@ -392,7 +392,8 @@ def _subject_not_mine(s: _State, hit: Hit) -> str | None:
     if subject in lex.thing_subjects:
         return "impersonal"
     if subject in lex.relative_subjects or subject in lex.generic_people or (verb and subject):
-        mine = any(tok.lower_ in lex.first_person for tok, c in zip(doc, s.clause) if c == clause)
+        in_clause = (tok for tok, c in zip(doc, s.clause, strict=True) if c == clause)
+        mine = any(tok.lower_ in lex.first_person for tok in in_clause)
         return None if mine else "impersonal"
     return None
 
