@@ -141,7 +141,9 @@ def _drop_said_of_things(s: _State) -> None:
             kept.append(hit)
             continue
         s.signals.append(f"{reason}:{hit.spec.id}")
-        s.softened = True
+        # a thing's subject: the classifier learnt the same words, so it is capped at low; words
+        # that go on may still be a crisis in other words ("took too much of my prescription")
+        s.softened = s.softened or reason == "impersonal"
     s.survivors = kept
 
 
@@ -353,13 +355,11 @@ def _continues(s: _State, hit: Hit) -> str | None:
         return None
     if nxt.is_alpha:
         return "object"
-    # a comma or a dash: "i took too much, i wanted to" ends it; "sunday is the day, the new
+    # a comma or a dash: "i took too much, it's ok" ends it; "sunday is the day, the new
     # season drops" goes on
     if not nxt.is_punct or hit.end + 1 >= len(s.doc):
         return None
-    then = s.doc[hit.end + 1]
-    mine = then.lower_ in lex.first_person or then.lower_ in lex.closing_words
-    return None if mine or not then.is_alpha else "object"
+    return "object" if s.doc[hit.end + 1].lower_ in lex.object_words else None
 
 
 def _subject_not_mine(s: _State, hit: Hit) -> str | None:
