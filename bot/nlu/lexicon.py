@@ -59,6 +59,18 @@ class LanguageFile(BaseModel):
     first_person: Words = Field(default_factory=list)
     third_person: Words = Field(default_factory=list)  # he / she / they
     generic_people: Words = Field(default_factory=list)  # you, people, someone, god
+    # a statement's subject when it is a thing, not a person ("this thread needs to die")
+    thing_subjects: Words = Field(default_factory=list)
+    # "who", "that": a subject that refers back ("a person who wants to die")
+    relative_subjects: Words = Field(default_factory=list)
+    # words skipped looking back from a statement for its subject ("may", "just", "does")
+    subject_fillers: Words = Field(default_factory=list)
+    # present-tense verb forms of someone else ("needs", "does"): "it needs to die"
+    third_person_verbs: Words = Field(default_factory=list)
+    # words that begin an object ("the", "a", "of"): "took a lot of work", "cut the heat"
+    object_words: Words = Field(default_factory=list)
+    # words that may follow a statement that must end its clause ("i've started again")
+    closing_words: Words = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,12 @@ class Lexicon:
     first_person: frozenset[str]
     third_person: frozenset[str]
     generic_people: frozenset[str]
+    thing_subjects: frozenset[str]
+    relative_subjects: frozenset[str]
+    subject_fillers: frozenset[str]
+    third_person_verbs: frozenset[str]
+    object_words: frozenset[str]
+    closing_words: frozenset[str]
     negation_inside: frozenset[str]
     not_negating_next: frozenset[str]
     not_negating_fillers: tuple[tuple[str, ...], ...]
@@ -93,6 +111,12 @@ _WORD_LISTS = (
     "first_person",
     "third_person",
     "generic_people",
+    "thing_subjects",
+    "subject_fillers",
+    "relative_subjects",
+    "third_person_verbs",
+    "object_words",
+    "closing_words",
 )
 
 
@@ -131,6 +155,12 @@ def load_lexicon(lexicon_dir: Path) -> Lexicon:
         first_person=union("first_person"),
         third_person=union("third_person"),
         generic_people=union("generic_people"),
+        thing_subjects=union("thing_subjects"),
+        subject_fillers=union("subject_fillers"),
+        relative_subjects=union("relative_subjects"),
+        third_person_verbs=union("third_person_verbs"),
+        object_words=union("object_words"),
+        closing_words=union("closing_words"),
         negation_inside=frozenset(w for f in files for w in f.negation.inside),
         not_negating_next=frozenset(w for f in files for w in f.negation.not_negating_next),
         not_negating_fillers=tuple(

@@ -79,6 +79,10 @@ class PatternSpec(BaseModel):
     # hyperbole even without a laughter marker: "kill me now, a 3 hour meeting" -> low
     exclamation: bool = False
     person: Literal["self", "any"] = "any"  # "any": a third-party subject before it wins
+    # what may follow the phrase: "clause_end" (only the end of its clause: "i've started." but
+    # not "i've started my vacation"), "no_object" (not an object: "need to cut" but not "need
+    # to cut the heat"); the words are the lexicon's `closing_words` and `object_words`
+    after: Literal["any", "clause_end", "no_object"] = "any"
     description: str = ""
     phrases: list[str] = Field(default_factory=list)
     tokens: list[list[dict[str, Any]]] = Field(default_factory=list)

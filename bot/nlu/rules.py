@@ -37,6 +37,8 @@ LONG_POST_TOKENS = 25
 # self-harm they know, even when no single sentence is a statement: medium (support offered).
 SH_TALK_TERMS = 3
 _CUE_KINDS = frozenset({Kind.GAMING, Kind.LYRICS, Kind.TOPIC})
+# statements whose subject is a person; a distress cue ("it's pointless") is left as it is
+_SUBJECT_KINDS = frozenset({Kind.EXPLICIT, Kind.SLANG, Kind.BURDEN, Kind.SELF_HARM})
 _RISK_KINDS = STATEMENT_KINDS | {Kind.METHOD, Kind.ATTEMPT, Kind.HARASSMENT, Kind.THIRD_PARTY}
 
 
@@ -127,6 +129,24 @@ def _drop_explained_away(s: _State) -> None:
         s.survivors.append(hit)
 
 
+def _drop_said_of_things(s: _State) -> None:
+    """A statement said of a thing, or going on to one, is nobody's ("needs to die", "of work")."""
+    # "this thread needs to die", "the guy who will end everything": the subject is a thing or
+    # someone in general; "took a lot of work", "i've started my vacation", "need to cut the
+    # heat": the words go on to an object that changes what they mean (`after` in the pattern)
+    kept = []
+    for hit in s.survivors:
+        reason = _continues(s, hit) or _subject_not_mine(s, hit)
+        if reason is None:
+            kept.append(hit)
+            continue
+        s.signals.append(f"{reason}:{hit.spec.id}")
+        # a thing's subject: the classifier learnt the same words, so it is capped at low; words
+        # that go on may still be a crisis in other words ("took too much of my prescription")
+        s.softened = s.softened or reason == "impersonal"
+    s.survivors = kept
+
+
 def _keep_longest(s: _State) -> None:
     """A shorter statement inside a longer one adds nothing ("want to die" in "... tonight")."""
     # The longer phrase is the more specific one and wins whatever its level: "don't want to
@@ -202,6 +222,14 @@ def _escalate_plans(s: _State) -> None:
         and h.spec.risk >= RiskLevel.HIGH
         and f"pattern:{h.spec.id}" in s.signals
     ]
+    # a means named without intent ("i bought a gun", "od") is a cue only beside a statement
+    means = [
+        h
+        for h in s.survivors
+        if h.spec.kind is Kind.METHOD
+        and h.spec.risk < RiskLevel.HIGH
+        and f"pattern:{h.spec.id}" in s.signals
+    ]
     timing = [h for h in s.kind(Kind.TIMING) if not any(_overlaps(h, e) for e in s.exceptions)]
     intents = [
         h
@@ -209,7 +237,9 @@ def _escalate_plans(s: _State) -> None:
         if any(s.clause[h.start] == s.clause[m.start] and h.start <= m.start for m in own_methods)
     ]
     # "i cut myself today" is a recent act (high); "i want to die today" names a time (critical)
-    cues = (own_methods if s.self_high else []) + (timing if s.suicidal_high or own_methods else [])
+    cues = (own_methods + means if s.self_high else []) + (
+        timing if s.suicidal_high or own_methods else []
+    )
     cues += intents
     if cues and s.risk < RiskLevel.CRITICAL and (s.self_high or own_methods):
         s.risk = RiskLevel.CRITICAL
@@ -224,6 +254,7 @@ def _name_cues(s: _State) -> None:
 # The order of assessment, in one place (each step reads and updates the one `_State`).
 PIPELINE: tuple[Callable[[_State], None], ...] = (
     _drop_explained_away,
+    _drop_said_of_things,
     _keep_longest,
     _drop_reported,
     _weigh_statements,
@@ -309,6 +340,62 @@ def _demote(s: _State, hit: Hit) -> tuple[RiskLevel | None, bool]:
         recovered = any(p.spec.risk == RiskLevel.LOW for p in pasts)
         return min(level, RiskLevel.LOW if recovered else RiskLevel.MEDIUM), True
     return level, False
+
+
+def _continues(s: _State, hit: Hit) -> str | None:
+    """ "object" when a phrase that must end its clause, or take no object, goes on."""
+    after = hit.spec.after
+    if after == "any" or hit.end >= len(s.doc):
+        return None
+    nxt = s.doc[hit.end]
+    word, lex = nxt.lower_, s.lex
+    if after == "no_object":
+        return "object" if word in lex.object_words else None
+    if word in lex.clause_breaks or word in lex.closing_words or word in lex.recent_time:
+        return None
+    if nxt.is_alpha:
+        return "object"
+    # a comma or a dash: "i took too much, it's ok" ends it; "sunday is the day, the new
+    # season drops" goes on
+    if not nxt.is_punct or hit.end + 1 >= len(s.doc):
+        return None
+    return "object" if s.doc[hit.end + 1].lower_ in lex.object_words else None
+
+
+def _subject_not_mine(s: _State, hit: Hit) -> str | None:
+    """ "impersonal" when a statement's subject is a thing or people in general.
+
+    Looking back over `subject_fillers` ("may", "just", "does") in the same clause: a first-person
+    word, or nothing at all ("want to die"), is the sender; he / she / they are left to the
+    third-party step; a thing makes it nobody's ("say it shouldn't exist"). People in general,
+    a word that refers back ("who", "that") or a verb of someone else ("needs", "doesn't") make
+    it nobody's only with no "i" in the clause ("i'm the kind of person who wants to die", "not
+    everyone does sh for the same reason, for me it's control" are the sender's)."""
+    spec, doc, lex = hit.spec, s.doc, s.lex
+    # the subject words are English; "ya no quiero estar aquí" is not "ya" (you) speaking
+    if spec.kind not in _SUBJECT_KINDS or spec.person != "any" or spec.id.startswith("multi."):
+        return None
+    clause = s.clause[hit.start]
+    before = [i for i in range(hit.start) if s.clause[i] == clause]
+    if any(tok.lower_ in lex.first_person for tok in doc[hit.start : hit.end]):
+        return None
+    verb = doc[hit.start].lower_ in lex.third_person_verbs
+    i = hit.start - 1
+    while i in before and doc[i].lower_ in lex.subject_fillers:
+        verb = verb or doc[i].lower_ in lex.third_person_verbs
+        i -= 1
+    subject = doc[i].lower_ if i in before and doc[i].is_alpha else ""
+    if subject in lex.third_person:
+        return None
+    if subject in lex.first_person:
+        return None
+    if subject in lex.thing_subjects:
+        return "impersonal"
+    if subject in lex.relative_subjects or subject in lex.generic_people or (verb and subject):
+        in_clause = (tok for tok, c in zip(doc, s.clause, strict=True) if c == clause)
+        mine = any(tok.lower_ in lex.first_person for tok in in_clause)
+        return None if mine else "impersonal"
+    return None
 
 
 def _hyperbole(s: _State, hit: Hit) -> bool:

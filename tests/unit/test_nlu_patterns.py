@@ -15,7 +15,7 @@ from bot.nlu.text import build_nlp, normalise
 PATTERNS = Path(__file__).resolve().parents[2] / "nlu" / "patterns"
 CASES = yaml.safe_load((Path(__file__).with_name("rule_cases.yml")).read_text(encoding="utf-8"))
 EXACT = ("risk_statements", "means_attempts_and_passive_wishes", "probe_lessons")
-EXACT += ("fourth_probe_lessons",)
+EXACT += ("fourth_probe_lessons", "ordinary_talk_and_its_crisis_twin")
 
 
 @pytest.fixture(scope="module")
