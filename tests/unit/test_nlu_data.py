@@ -31,6 +31,13 @@ REQUIRED_INTENTS = {
     "affirm",
     "deny",
     "out_of_scope",
+    "bot_identity",
+    "privacy_question",
+    "other_language",
+    "human_request",
+    "insult",
+    "medical_emergency",
+    "harassment_target",
 }
 
 
