@@ -13,6 +13,7 @@ Inputs: `input_ids` (n, t) int64 and `mask` (n, t) float32 (1 for a real token).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +144,17 @@ def quantise(source: Path, target: Path) -> None:
 
     model = onnx.load(str(source))
     attention = [n.name for n in model.graph.node if n.name.endswith((".scores", ".context"))]
-    quantize_dynamic(
-        str(source),
-        str(target),
-        op_types_to_quantize=["MatMul"],
-        nodes_to_exclude=attention,
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantiser's advice on the root logger is not for users
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=attention,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+        )
+    finally:
+        root.setLevel(level)
